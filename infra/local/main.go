@@ -1,0 +1,143 @@
+// Command local runs every forgelink function's handler on one port, next to the fake
+// GitLab, on the embedded in-memory store by default (make run). FORGELINK_STORE=aws uses
+// DynamoDB and Secrets Manager through the SDK's standard configuration instead.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/forgelink/forgelink/infra/fakegitlab"
+	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/config"
+	"github.com/forgelink/forgelink/shared/logging"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.LookupEnv, os.Stdout, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "forgelink:", err)
+		os.Exit(1)
+	}
+}
+
+// Started tells tests where things listen once the runner is ready.
+type Started struct {
+	BaseURL    string
+	GitLabURL  string
+	RootToken  string
+	AdminToken string
+	SignInLink string
+	App        *app.App
+	GitLab     *fakegitlab.Server
+}
+
+// run starts everything and blocks until ctx ends, then shuts down gracefully. ready, when
+// set, receives what started (tests use it instead of parsing the banner).
+func run(ctx context.Context, lookup func(string) (string, bool), stdout, stderr io.Writer, ready chan<- Started) error {
+	getenv := func(k string) string { v, _ := lookup(k); return v }
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	cfg.Addr = orDefault(cfg.Addr, config.DefaultAddr)
+	log := logging.New(stderr, cfg.LogLevel)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	// The base URL follows the real address unless the operator set it (a proxy in front).
+	cfg.BaseURL = orDefault(cfg.BaseURL, "http://"+ln.Addr().String())
+
+	var st Started
+	gitlabAddr, set := lookup("FORGELINK_FAKE_GITLAB")
+	if !set {
+		gitlabAddr = "127.0.0.1:8929"
+	}
+	if gitlabAddr != "" {
+		gl := fakegitlab.New(fakegitlab.Options{RootToken: getenv("FAKEGITLAB_ROOT_TOKEN")})
+		base, err := gl.Start(gitlabAddr, false)
+		if err != nil {
+			return fmt.Errorf("start fake GitLab on %s: %w", gitlabAddr, err)
+		}
+		defer gl.Close()
+		st.GitLab, st.GitLabURL, st.RootToken = gl, base, gl.RootToken()
+		if _, set := lookup("FORGELINK_ALLOW_HOSTS"); !set {
+			cfg.AllowHosts = strings.TrimPrefix(base, "http://")
+		}
+	}
+
+	a, err := app.New(ctx, cfg, log, app.Options{EnsureTable: true})
+	if err != nil {
+		return err
+	}
+	st.App = a
+
+	org := orDefault(getenv("FORGELINK_ORG"), "acme")
+	if _, err := a.Service.EnsureOrg(ctx, org, org); err != nil {
+		return fmt.Errorf("create org %q: %w", org, err)
+	}
+	if st.AdminToken, err = a.Service.CreateAdminToken(ctx, org, "make run", getenv("FORGELINK_ADMIN_TOKEN")); err != nil {
+		return fmt.Errorf("create admin token: %w", err)
+	}
+	link, err := a.Service.CreateAdminLink(ctx, org)
+	if err != nil {
+		return fmt.Errorf("create admin sign-in link: %w", err)
+	}
+	st.SignInLink = cfg.BaseURL + "/orgs/" + org + "/admin/sign-in?token=" + link
+
+	st.BaseURL = cfg.BaseURL
+	srv := &http.Server{Handler: a.Handler(""), ReadHeaderTimeout: 10 * time.Second}
+
+	printBanner(stdout, cfg, org, st)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready <- st
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	fmt.Fprintln(stdout, "forgelink stopped")
+	return nil
+}
+
+func printBanner(w io.Writer, cfg config.Config, org string, st Started) {
+	fmt.Fprintf(w, "forgelink is running (store: %s)\n", cfg.Store)
+	fmt.Fprintf(w, "  app:               %s  (health: %s/healthz)\n", st.BaseURL, st.BaseURL)
+	if st.GitLabURL != "" {
+		fmt.Fprintf(w, "  fake GitLab:       %s  (users alice, bob; password: password)\n", st.GitLabURL)
+		fmt.Fprintf(w, "  GitLab root token: %s\n", st.RootToken)
+	}
+	fmt.Fprintf(w, "  org:               %s  (%s/orgs/%s)\n", org, st.BaseURL, org)
+	fmt.Fprintf(w, "  admin API token:   %s\n", st.AdminToken)
+	fmt.Fprintf(w, "  admin sign-in:     %s\n", st.SignInLink)
+	fmt.Fprintf(w, "                     (one-time, valid 10 minutes)\n")
+	fmt.Fprintln(w, "Press Ctrl-C to stop.")
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,349 @@
+// Package apptest starts the whole application for tests the way the local runner does:
+// every function's handler on one loopback server, next to a fake GitLab, on the in-memory
+// store or on DynamoDB + Secrets Manager in moto. Tests then talk HTTP to it, as users do.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/forgelink/forgelink/infra/fakegitlab"
+	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/config"
+	"github.com/forgelink/forgelink/shared/forgelink"
+	"github.com/forgelink/forgelink/shared/logging"
+	"github.com/forgelink/forgelink/shared/mototest"
+)
+
+// Options select the stores and the clock.
+type Options struct {
+	// AWS runs on DynamoDB and Secrets Manager in moto (the package's TestMain must call
+	// mototest.Main); otherwise the in-memory store.
+	AWS bool
+	// Now is the application's clock; nil: time.Now.
+	Now func() time.Time
+	// WrapStore and WrapSecrets wrap the real stores (counting, failure injection).
+	WrapStore   func(forgelink.Store) forgelink.Store
+	WrapSecrets func(forgelink.Secrets) forgelink.Secrets
+	// AWSHTTPClient carries every AWS SDK call when AWS is set (counting, faults).
+	AWSHTTPClient interface {
+		Do(*http.Request) (*http.Response, error)
+	}
+	// GitLab options; RootToken and BaseURL are managed here.
+	GitLab fakegitlab.Options
+	// Org is the org created at start; "" means "acme".
+	Org string
+}
+
+// Env is one running application.
+type Env struct {
+	URL        string // the app's base URL
+	App        *app.App
+	GitLab     *fakegitlab.Server
+	GitLabURL  string
+	Org        string
+	AdminToken string
+	Logs       *Logs
+	Moto       *mototest.Server // nil on the memory store
+	Table      string
+	Prefix     string // secret name prefix
+}
+
+// Start runs the application until t ends.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	ctx := context.Background()
+	e := &Env{Org: opts.Org, Logs: &Logs{}}
+	if e.Org == "" {
+		e.Org = "acme"
+	}
+
+	gl := fakegitlab.New(opts.GitLab)
+	gitlabURL, err := gl.Start("127.0.0.1:0", false)
+	if err != nil {
+		t.Fatalf("start fake GitLab: %v", err)
+	}
+	t.Cleanup(func() { gl.Close() })
+	e.GitLab, e.GitLabURL = gl, gitlabURL
+
+	// The listener comes first so that the base URL (callback URLs) is known to the app.
+	srv := httptest.NewUnstartedServer(nil)
+	e.URL = "http://" + srv.Listener.Addr().String()
+	suffix := strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))
+	if len(suffix) > 60 {
+		suffix = suffix[len(suffix)-60:]
+	}
+	e.Table = "forgelink-" + strings.Trim(suffix, "-_")
+	e.Prefix = "forgelink/test/" + fmt.Sprint(time.Now().UnixNano()) + "/"
+	cfg := config.Config{
+		Addr:         srv.Listener.Addr().String(),
+		BaseURL:      e.URL,
+		Store:        "memory",
+		Table:        e.Table,
+		SecretPrefix: e.Prefix,
+		AllowHosts:   strings.TrimPrefix(gitlabURL, "http://"),
+		CookieKey:    "apptest-cookie-key-0123456789abcdefghijklmnop",
+		LogLevel:     "debug",
+	}
+	appOpts := app.Options{EnsureTable: true, Now: opts.Now}
+	if opts.AWS {
+		e.Moto = mototest.Shared(t)
+		awsCfg := e.Moto.Config(t)
+		cfg.Store = "aws"
+		appOpts.AWSConfig = &awsCfg
+		if opts.AWSHTTPClient != nil {
+			appOpts.AWSHTTPClient = opts.AWSHTTPClient
+		}
+	}
+	if opts.WrapStore != nil || opts.WrapSecrets != nil {
+		// Build once to get the real stores, then again around the wrapped ones.
+		base, err := app.New(ctx, cfg, logging.New(io.Discard, "error"), appOpts)
+		if err != nil {
+			t.Fatalf("build app: %v", err)
+		}
+		appOpts.Store, appOpts.Secrets = base.Store, base.Secrets
+		if opts.WrapStore != nil {
+			appOpts.Store = opts.WrapStore(base.Store)
+		}
+		if opts.WrapSecrets != nil {
+			appOpts.Secrets = opts.WrapSecrets(base.Secrets)
+		}
+	}
+	a, err := app.New(ctx, cfg, logging.New(e.Logs, "debug"), appOpts)
+	if err != nil {
+		t.Fatalf("build app: %v", err)
+	}
+	e.App = a
+	if _, err := a.Service.EnsureOrg(ctx, e.Org, e.Org); err != nil {
+		t.Fatalf("create org: %v", err)
+	}
+	if e.AdminToken, err = a.Service.CreateAdminToken(ctx, e.Org, "apptest", ""); err != nil {
+		t.Fatalf("create admin token: %v", err)
+	}
+	srv.Config.Handler = a.Handler("")
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return e
+}
+
+// Client returns a browser-like client: a cookie jar, and redirects NOT followed, so that
+// tests assert every hop (use Follow to walk them).
+func (e *Env) Client(t testing.TB) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{
+		Jar:     jar,
+		Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// Response is a read response.
+type Response struct {
+	*http.Response
+	Body string
+}
+
+// Do sends req with c and reads the whole body.
+func Do(t testing.TB, c *http.Client, req *http.Request) Response {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read %s %s: %v", req.Method, req.URL, err)
+	}
+	return Response{Response: resp, Body: string(b)}
+}
+
+// Get fetches url (absolute, or a path on the app) with c.
+func (e *Env) Get(t testing.TB, c *http.Client, url string) Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.abs(url), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Do(t, c, req)
+}
+
+// PostForm posts form values to url with c.
+func (e *Env) PostForm(t testing.TB, c *http.Client, url string, form map[string]string) Response {
+	t.Helper()
+	vals := make([]string, 0, len(form))
+	for k, v := range form {
+		vals = append(vals, queryEscape(k)+"="+queryEscape(v))
+	}
+	req, err := http.NewRequest(http.MethodPost, e.abs(url), strings.NewReader(strings.Join(vals, "&")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return Do(t, c, req)
+}
+
+// Follow walks redirects from r with c (cookies kept) until a non-redirect answer.
+func (e *Env) Follow(t testing.TB, c *http.Client, r Response) Response {
+	t.Helper()
+	for i := 0; i < 20 && r.StatusCode >= 300 && r.StatusCode < 400; i++ {
+		loc, err := r.Request.URL.Parse(r.Header.Get("Location"))
+		if err != nil {
+			t.Fatalf("bad Location %q: %v", r.Header.Get("Location"), err)
+		}
+		r = e.Get(t, c, loc.String())
+	}
+	return r
+}
+
+// API calls the JSON API with the org's admin token; body nil sends no body.
+func (e *Env) API(t testing.TB, method, path string, body any) Response {
+	t.Helper()
+	return e.APIWithToken(t, e.AdminToken, method, path, body)
+}
+
+// APIWithToken is API with another bearer token ("" sends none).
+func (e *Env) APIWithToken(t testing.TB, token, method, path string, body any) Response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.abs(path), rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return Do(t, http.DefaultClient, req)
+}
+
+// Integration is the JSON API's view of an integration.
+type Integration struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	URL         string `json:"url"`
+	Name        string `json:"name"`
+	CallbackURL string `json:"callback_url"`
+	LoginURL    string `json:"login_url"`
+	SetupURL    string `json:"setup_url"`
+}
+
+// Credentials are a GitLab application's id and secret.
+type Credentials struct{ ClientID, Secret string }
+
+// PendingIntegration creates a pending integration for the fake GitLab through the API.
+func (e *Env) PendingIntegration(t testing.TB, name string) Integration {
+	t.Helper()
+	r := e.API(t, http.MethodPost, "/api/v1/orgs/"+e.Org+"/integrations",
+		map[string]string{"platform": "gitlab", "url": e.GitLabURL, "name": name})
+	if r.StatusCode != http.StatusCreated {
+		t.Fatalf("create integration: %d %s", r.StatusCode, r.Body)
+	}
+	var in Integration
+	if err := json.Unmarshal([]byte(r.Body), &in); err != nil {
+		t.Fatalf("create integration: %v in %s", err, r.Body)
+	}
+	return in
+}
+
+// ActiveIntegration walks the admin journey through the API: a pending integration, a
+// GitLab application with its callback URL, then Save with the application's credentials.
+func (e *Env) ActiveIntegration(t testing.TB) (Integration, Credentials) {
+	t.Helper()
+	in := e.PendingIntegration(t, "")
+	app := e.GitLab.CreateApplication("forgelink", in.CallbackURL, []string{"api", "read_user"}, true, false)
+	creds := Credentials{ClientID: app.UID, Secret: app.Secret}
+	r := e.API(t, http.MethodPatch, "/api/v1/orgs/"+e.Org+"/integrations/"+in.ID,
+		map[string]string{"client_id": creds.ClientID, "client_secret": creds.Secret})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("save integration: %d %s", r.StatusCode, r.Body)
+	}
+	if err := json.Unmarshal([]byte(r.Body), &in); err != nil || in.Status != "active" {
+		t.Fatalf("save integration: %v, status %q in %s", err, in.Status, r.Body)
+	}
+	return in, creds
+}
+
+// AdminClient returns a browser client signed in as the org's admin through a one-time
+// sign-in link.
+func (e *Env) AdminClient(t testing.TB) *http.Client {
+	t.Helper()
+	link, err := e.App.Service.CreateAdminLink(context.Background(), e.Org)
+	if err != nil {
+		t.Fatalf("create admin link: %v", err)
+	}
+	c := e.Client(t)
+	r := e.Get(t, c, "/orgs/"+e.Org+"/admin/sign-in?token="+link)
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("admin sign-in: %d %s", r.StatusCode, r.Body)
+	}
+	return c
+}
+
+// SignIn walks a member's sign-in as user (password "password") from the login link and
+// returns the final response (the org home page, or where the flow stopped).
+func (e *Env) SignIn(t testing.TB, c *http.Client, loginURL, user string) Response {
+	t.Helper()
+	r := e.Get(t, c, loginURL) // 302 to GitLab authorize
+	r = e.Follow(t, c, r)      // GitLab sign-in form
+	if strings.Contains(r.Request.URL.Path, "/users/sign_in") {
+		r = e.PostForm(t, c, e.GitLabURL+"/users/sign_in", map[string]string{"user[login]": user, "user[password]": "password"})
+		r = e.Follow(t, c, r) // consent page
+	}
+	if strings.Contains(r.Request.URL.Path, "/oauth/authorize") && r.StatusCode == http.StatusOK {
+		form := HiddenInputs(r.Body, "authorize")
+		r = e.PostForm(t, c, e.GitLabURL+"/oauth/authorize", form)
+	}
+	return e.Follow(t, c, r)
+}
+
+func (e *Env) abs(url string) string {
+	if strings.HasPrefix(url, "http://") || strings.HasPrefix(url, "https://") {
+		return url
+	}
+	return e.URL + url
+}
+
+// Logs collects every log line the application writes.
+type Logs struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns everything logged so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}

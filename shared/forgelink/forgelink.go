@@ -1,0 +1,204 @@
+// Package forgelink holds the domain: its types, error codes and the interfaces of the
+// stores that the rest of the application depends on. It imports no dependency.
+package forgelink
+
+import (
+	"context"
+	"time"
+)
+
+// Status of an integration.
+type Status string
+
+const (
+	StatusPending  Status = "pending"  // created, no verified credentials yet
+	StatusActive   Status = "active"   // credentials verified, sign-in works
+	StatusDisabled Status = "disabled" // kept but sign-in refused
+)
+
+// PlatformGitLab is the only platform today: GitLab Self-Managed.
+const PlatformGitLab = "gitlab"
+
+// Lifetimes fixed by DESIGN.md.
+const (
+	StateTTL     = 10 * time.Minute // OAuth state cookie
+	SessionTTL   = 12 * time.Hour   // member and admin browser sessions
+	AdminLinkTTL = 10 * time.Minute // one-time admin sign-in links
+)
+
+// Org is an organization, addressed by its slug.
+type Org struct {
+	Slug      string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Integration connects an org to one GitLab server.
+type Integration struct {
+	Org      string
+	ID       string // opaque, URL-safe
+	Platform string // PlatformGitLab
+	Name     string
+	URL      string // normalised GitLab base URL: https://host[:port][/prefix], no trailing slash
+	ClientID string
+	// SecretARN and SecretVersion point at the client secret in the secret store; the item
+	// never holds the secret itself. Empty while pending.
+	SecretARN       string
+	SecretVersion   string
+	SecretUpdatedAt time.Time
+	CABundle        string // optional PEM for GitLab servers with a private CA
+	Status          Status
+	// Version is the optimistic-locking counter: every update must name the version it read.
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Host returns the host[:port] of the integration's GitLab URL, for display.
+func (i Integration) Host() string { return hostOf(i.URL) }
+
+// GitLabUser is what GitLab's /api/v4/user says about a person.
+type GitLabUser struct {
+	ID        int64  `json:"id"`
+	Username  string `json:"username"`
+	Name      string `json:"name"`
+	Email     string `json:"email"`
+	AvatarURL string `json:"avatar_url"`
+	State     string `json:"state"`
+}
+
+// Member is a person who signed in to an org through an integration. Keyed on the
+// integration and GitLab's numeric user id, never on e-mail.
+type Member struct {
+	Org           string
+	IntegrationID string
+	User          GitLabUser
+	FirstSeenAt   time.Time
+	LastSeenAt    time.Time
+}
+
+// SessionKind tells member sessions (signed in through GitLab) from admin browser sessions.
+type SessionKind string
+
+const (
+	SessionMember SessionKind = "member"
+	SessionAdmin  SessionKind = "admin"
+)
+
+// Session is a browser session. Only the SHA-256 of its random id is stored (Hash).
+type Session struct {
+	Hash          string // hex SHA-256 of the session id
+	Kind          SessionKind
+	Org           string
+	IntegrationID string     // member sessions
+	GitLabHost    string     // member sessions
+	User          GitLabUser // member sessions
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+}
+
+// AdminToken is an org admin's API token; only its SHA-256 is stored.
+type AdminToken struct {
+	Hash      string
+	Org       string
+	Name      string
+	CreatedAt time.Time
+}
+
+// AdminLink is a one-time admin sign-in link; only its SHA-256 is stored.
+type AdminLink struct {
+	Hash      string
+	Org       string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Audit actions.
+const (
+	AuditIntegrationCreated = "integration.created"
+	AuditIntegrationSaved   = "integration.saved"   // credentials saved, integration active
+	AuditIntegrationUpdated = "integration.updated" // name / CA bundle edited
+	AuditSecretReplaced     = "integration.secret_replaced"
+	AuditIntegrationDeleted = "integration.deleted"
+	AuditSignIn             = "member.signed_in"
+	AuditSignOut            = "member.signed_out"
+	AuditAdminSignIn        = "admin.signed_in"
+)
+
+// AuditRecord says who did what, when. Never carries secrets.
+type AuditRecord struct {
+	Org           string
+	ID            string // sortable: time + random
+	Time          time.Time
+	Actor         string // "token:<first 8 of hash>", "admin-session", "gitlab:<username>", "operator"
+	Action        string
+	IntegrationID string
+	Detail        string
+}
+
+// Store is the DynamoDB-shaped persistence of forgelink. Implementations: shared/inmem and
+// shared/dynamo; shared/storetest is the one conformance suite both must pass.
+//
+// Errors: ENOTFOUND when an item is missing (or expired), ECONFLICT when a condition fails
+// (already exists, version mismatch, duplicate URL), EUNAVAILABLE when the backend is down
+// or throttling.
+type Store interface {
+	CreateOrg(ctx context.Context, org Org) error
+	GetOrg(ctx context.Context, slug string) (Org, error)
+
+	// CreateIntegration stores a new integration with Version 1. ECONFLICT if the id exists
+	// or another integration of the org has the same URL.
+	CreateIntegration(ctx context.Context, in Integration) (Integration, error)
+	GetIntegration(ctx context.Context, org, id string) (Integration, error)
+	ListIntegrations(ctx context.Context, org string) ([]Integration, error)
+	// UpdateIntegration writes in if the stored Version equals in.Version, and returns it
+	// with Version+1 and UpdatedAt set. ECONFLICT otherwise. URL is immutable.
+	UpdateIntegration(ctx context.Context, in Integration) (Integration, error)
+	// DeleteIntegration removes it (and its URL claim) if the stored Version equals version.
+	DeleteIntegration(ctx context.Context, org, id string, version int64) error
+
+	// PutMember creates or updates a member (upsert keyed on integration + GitLab user id).
+	PutMember(ctx context.Context, m Member) error
+	GetMember(ctx context.Context, org, integrationID string, gitlabUserID int64) (Member, error)
+
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns ENOTFOUND for missing or expired sessions.
+	GetSession(ctx context.Context, hash string) (Session, error)
+	DeleteSession(ctx context.Context, hash string) error
+
+	CreateAdminToken(ctx context.Context, t AdminToken) error
+	GetAdminToken(ctx context.Context, org, hash string) (AdminToken, error)
+	// FindAdminToken resolves a token hash without knowing its org (bearer auth); ENOTFOUND.
+	FindAdminToken(ctx context.Context, hash string) (AdminToken, error)
+
+	CreateAdminLink(ctx context.Context, l AdminLink) error
+	// ConsumeAdminLink deletes the link and returns it, atomically: a second call, or a call
+	// after ExpiresAt, returns ENOTFOUND.
+	ConsumeAdminLink(ctx context.Context, hash string) (AdminLink, error)
+
+	PutAudit(ctx context.Context, a AuditRecord) error
+	// ListAudit returns the org's records newest first; integrationID "" means all.
+	ListAudit(ctx context.Context, org, integrationID string, limit int) ([]AuditRecord, error)
+}
+
+// SecretRef points at one version of a stored client secret.
+type SecretRef struct {
+	ARN     string
+	Version string
+}
+
+// Secrets keeps client secrets (Secrets Manager, or memory). Implementations: shared/inmem
+// and shared/secrets; the conformance suite covers both.
+type Secrets interface {
+	// PutSecret creates the secret called name, or adds a new current version when it
+	// exists, tagging it with tags. It returns the ARN and the new version id.
+	PutSecret(ctx context.Context, name, value string, tags map[string]string) (SecretRef, error)
+	// GetSecret returns the value of the given version (ref.Version may be empty: current).
+	GetSecret(ctx context.Context, ref SecretRef) (string, error)
+	// DeleteSecret removes the secret (by ARN or name) at once, without a recovery window;
+	// deleting a missing secret is not an error.
+	DeleteSecret(ctx context.Context, arnOrName string) error
+	// ListSecrets returns the names of secrets whose name starts with prefix (for sweeping
+	// orphans left by a crash).
+	ListSecrets(ctx context.Context, prefix string) ([]string, error)
+}

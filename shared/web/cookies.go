@@ -1,0 +1,91 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"github.com/forgelink/forgelink/shared/statecookie"
+)
+
+// Cookie base names; cookieName adds the __Host- prefix on https.
+const (
+	cookieState   = "forgelink_state"   // sealed OAuth state, 10 min, cleared at callback
+	cookieSession = "forgelink_session" // member session id
+	cookieAdmin   = "forgelink_admin"   // admin browser session id
+)
+
+// base returns the public base URL for r: FORGELINK_BASE_URL when set, otherwise the API
+// Gateway domain (always https), otherwise the request's own scheme and host.
+func (s *Server) base(r *http.Request) string {
+	if s.baseURL != "" {
+		return s.baseURL
+	}
+	if gw, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && gw.DomainName != "" {
+		return "https://" + gw.DomainName
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Server) secure(r *http.Request) bool { return strings.HasPrefix(s.base(r), "https://") }
+
+func (s *Server) cookieName(r *http.Request, base string) string {
+	if s.secure(r) {
+		return "__Host-" + base
+	}
+	return base
+}
+
+// setCookie sets an HttpOnly, SameSite=Lax, Path=/ cookie; Secure on https.
+func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, ttl time.Duration) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     s.cookieName(r, name),
+		Value:    value,
+		Path:     "/",
+		MaxAge:   int(ttl.Seconds()),
+		Expires:  s.now().Add(ttl),
+		HttpOnly: true,
+		Secure:   s.secure(r),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     s.cookieName(r, name),
+		Value:    "",
+		Path:     "/",
+		MaxAge:   -1,
+		Expires:  time.Unix(0, 0),
+		HttpOnly: true,
+		Secure:   s.secure(r),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// cookie returns the value of the named cookie, or "".
+func (s *Server) cookie(r *http.Request, name string) string {
+	c, err := r.Cookie(s.cookieName(r, name))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// csrfToken binds a form to the browser session whose id is sessionID: a page of one
+// session cannot post into another, and nothing needs storing.
+func (s *Server) csrfToken(sessionID string) string {
+	return s.sealer.MAC("csrf", sessionID)
+}
+
+// checkCSRF reports whether the posted csrf_token belongs to sessionID. Call after parseForm.
+func (s *Server) checkCSRF(r *http.Request, sessionID string) bool {
+	got := r.PostFormValue("csrf_token")
+	return sessionID != "" && got != "" && statecookie.Equal(got, s.csrfToken(sessionID))
+}

@@ -1,0 +1,75 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"time"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pages holds one template set per page: the shared layout plus the page's own
+// "title" and "content" blocks.
+type pages struct{ byName map[string]*template.Template }
+
+var funcs = template.FuncMap{
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+}
+
+func mustParsePages() *pages {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, name := range names {
+		base := path.Base(name)
+		if base == "layout.html" {
+			continue
+		}
+		p.byName[base] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", name))
+	}
+	return p
+}
+
+// view is what the layout sees; Page is what the page's own blocks see.
+type view struct {
+	Nonce string
+	Page  any
+}
+
+// render writes page name with status. It sets a nonce-based Content-Security-Policy so
+// that only forgelink's own inline script runs, whatever a stored name contains.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	t, ok := s.pages.byName[name]
+	if !ok {
+		s.log.ErrorContext(r.Context(), "unknown page", "page", name)
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	nonce := randomString(16)
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, view{Nonce: nonce, Page: data}); err != nil {
+		s.log.ErrorContext(r.Context(), "render failed", "page", name, "error", err.Error())
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", fmt.Sprintf(
+		"default-src 'none'; script-src 'nonce-%s'; style-src 'nonce-%s'; img-src * data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+		nonce, nonce))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
