@@ -1,0 +1,145 @@
+package fakegitlab
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// apiAuth authenticates a REST API request the ways GitLab accepts: an
+// OAuth access token or personal access token as Bearer, a personal access
+// token in PRIVATE-TOKEN, or the access_token / private_token query
+// parameters. The token needs one of scopes. On failure it has answered.
+func (s *Server) apiAuth(w http.ResponseWriter, r *http.Request, scopes ...string) (*User, []string, bool) {
+	raw := bearerToken(r)
+	if raw == "" {
+		raw = r.Header.Get("PRIVATE-TOKEN")
+	}
+	if raw == "" {
+		raw = r.URL.Query().Get("private_token")
+	}
+	if raw == "" {
+		raw = r.URL.Query().Get("access_token")
+	}
+	s.mu.Lock()
+	var userID int
+	var granted []string
+	if p := s.pats[raw]; p != nil && raw != "" {
+		userID, granted = p.UserID, p.Scopes
+	} else if t := s.tokens[raw]; t != nil && raw != "" {
+		switch {
+		case t.Revoked:
+			s.mu.Unlock()
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token",
+				"error_description": "Token was revoked. You have to re-authorize from the user."})
+			return nil, nil, false
+		case t.expired(s.now()):
+			s.mu.Unlock()
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token",
+				"error_description": "Token is expired. You can either do re-authorization or token refresh."})
+			return nil, nil, false
+		}
+		userID, granted = t.UserID, t.Scopes
+	}
+	var u *User
+	if userID != 0 {
+		cp := *s.userByIDLocked(userID)
+		u = &cp
+	}
+	s.mu.Unlock()
+	if u == nil {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"})
+		return nil, nil, false
+	}
+	for _, want := range scopes {
+		if contains(granted, want) {
+			return u, granted, true
+		}
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="Protected by OAuth 2.0", error="insufficient_scope", error_description="The request requires higher privileges than provided by the access token.", scope="`+strings.Join(scopes, " ")+`"`)
+	writeJSON(w, http.StatusForbidden, map[string]any{"error": "insufficient_scope",
+		"error_description": "The request requires higher privileges than provided by the access token.",
+		"scope":             strings.Join(scopes, " ")})
+	return nil, nil, false
+}
+
+// apiUser is GitLab's UserWithAdmin entity for the current user. Blocked
+// users get their record with state "blocked" (see handleSignIn) so that a
+// client's state check can be tested.
+type apiUser struct {
+	ID               int      `json:"id"`
+	Username         string   `json:"username"`
+	Name             string   `json:"name"`
+	State            string   `json:"state"`
+	Locked           bool     `json:"locked"`
+	AvatarURL        string   `json:"avatar_url"`
+	WebURL           string   `json:"web_url"`
+	CreatedAt        string   `json:"created_at"`
+	Bio              string   `json:"bio"`
+	Location         string   `json:"location"`
+	PublicEmail      *string  `json:"public_email"`
+	Skype            string   `json:"skype"`
+	Linkedin         string   `json:"linkedin"`
+	Twitter          string   `json:"twitter"`
+	Discord          string   `json:"discord"`
+	WebsiteURL       string   `json:"website_url"`
+	Organization     string   `json:"organization"`
+	JobTitle         string   `json:"job_title"`
+	Pronouns         *string  `json:"pronouns"`
+	Bot              bool     `json:"bot"`
+	WorkInformation  *string  `json:"work_information"`
+	LocalTime        *string  `json:"local_time"`
+	LastSignInAt     string   `json:"last_sign_in_at"`
+	ConfirmedAt      string   `json:"confirmed_at"`
+	LastActivityOn   string   `json:"last_activity_on"`
+	Email            string   `json:"email"`
+	ThemeID          int      `json:"theme_id"`
+	ColorSchemeID    int      `json:"color_scheme_id"`
+	ProjectsLimit    int      `json:"projects_limit"`
+	CurrentSignInAt  string   `json:"current_sign_in_at"`
+	Identities       []string `json:"identities"`
+	CanCreateGroup   bool     `json:"can_create_group"`
+	CanCreateProject bool     `json:"can_create_project"`
+	TwoFactorEnabled bool     `json:"two_factor_enabled"`
+	External         bool     `json:"external"`
+	PrivateProfile   bool     `json:"private_profile"`
+	CommitEmail      string   `json:"commit_email"`
+	IsAdmin          *bool    `json:"is_admin,omitempty"`
+}
+
+// handleAPIUser is GET /api/v4/user; OAuth tokens need api, read_api or
+// read_user.
+func (s *Server) handleAPIUser(w http.ResponseWriter, r *http.Request) {
+	u, _, ok := s.apiAuth(w, r, "api", "read_api", "read_user")
+	if !ok {
+		return
+	}
+	base := s.base(r)
+	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+	now := s.now()
+	out := apiUser{
+		ID: u.ID, Username: u.Username, Name: u.Name, State: u.State,
+		AvatarURL: s.avatarURL(base, u), WebURL: base + "/" + u.Username,
+		CreatedAt: ts(u.CreatedAt), PublicEmail: &u.Email,
+		LastSignInAt: ts(now), ConfirmedAt: ts(u.CreatedAt), LastActivityOn: now.UTC().Format("2006-01-02"),
+		Email: u.Email, ThemeID: 3, ColorSchemeID: 1, ProjectsLimit: 100000, CurrentSignInAt: ts(now),
+		Identities: []string{}, CanCreateGroup: true, CanCreateProject: true, CommitEmail: u.Email,
+	}
+	if u.Admin {
+		t := true
+		out.IsAdmin = &t
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleAPIVersion(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := s.apiAuth(w, r, "api", "read_api", "read_user", "ai_features"); !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"version":    Version,
+		"revision":   "6d5b5c4b8e1",
+		"kas":        map[string]any{"enabled": false, "externalUrl": nil, "version": nil},
+		"enterprise": true,
+	})
+}

@@ -1,0 +1,154 @@
+// Package statecookie seals small values (the OAuth state, PKCE verifier, integration id
+// and return_to of a sign-in attempt) into a cookie value that the browser carries but can
+// neither read nor change, and makes MACs for CSRF tokens. Nothing is stored server-side,
+// so starting a sign-in writes nothing to the database.
+package statecookie
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/forgelink/forgelink/shared/forgelink"
+)
+
+// MaxTokenSize bounds a sealed token: browsers keep about 4 KiB per cookie, and refusing
+// bigger input early keeps an attacker from making us decrypt megabytes.
+const MaxTokenSize = 4096
+
+// MinKeySize is the shortest master key accepted.
+const MinKeySize = 32
+
+// HKDF contexts: one master key, independent keys per use, so a MAC can never be confused
+// with a ciphertext and a key rotation of one use does not touch the other.
+const (
+	sealInfo = "forgelink state cookie v1"
+	macInfo  = "forgelink state cookie v1 mac"
+)
+
+// expiredMessage is the one message users see, whatever went wrong: telling a tampered
+// cookie from an expired one helps nobody but an attacker.
+const expiredMessage = "Your sign-in attempt expired or was not started here. Please start again."
+
+// Sealer seals and opens tokens with keys derived from one master key. Safe for
+// concurrent use.
+type Sealer struct {
+	aead   cipher.AEAD
+	macKey []byte
+}
+
+// New derives the Sealer's keys from key (at least 32 bytes, e.g. the template-generated
+// cookie secret).
+func New(key []byte) (*Sealer, error) {
+	if len(key) < MinKeySize {
+		return nil, fmt.Errorf("statecookie: key must be at least %d bytes, got %d", MinKeySize, len(key))
+	}
+	encKey, err := hkdf.Key(sha256.New, key, nil, sealInfo, 32)
+	if err != nil {
+		return nil, err
+	}
+	macKey, err := hkdf.Key(sha256.New, key, nil, macInfo, 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(encKey)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Sealer{aead: aead, macKey: macKey}, nil
+}
+
+// envelope is what gets encrypted. Exp is in Unix milliseconds.
+type envelope struct {
+	Exp int64           `json:"exp"`
+	V   json.RawMessage `json:"v"`
+}
+
+// Seal encrypts v (as JSON) with an expiry of now+ttl and returns
+// base64url(nonce|ciphertext).
+func (s *Sealer) Seal(v any, now time.Time, ttl time.Duration) (string, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return "", forgelink.Wrap(forgelink.EINTERNAL, err, "Could not start the sign-in.")
+	}
+	plain, err := json.Marshal(envelope{Exp: now.Add(ttl).UnixMilli(), V: body})
+	if err != nil {
+		return "", forgelink.Wrap(forgelink.EINTERNAL, err, "Could not start the sign-in.")
+	}
+	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
+	rand.Read(nonce) // never fails (crypto/rand panics rather than return an error)
+	sealed := s.aead.Seal(nonce, nonce, plain, []byte(sealInfo))
+	token := base64.RawURLEncoding.EncodeToString(sealed)
+	if len(token) > MaxTokenSize {
+		return "", forgelink.Errorf(forgelink.EINTERNAL, "Could not start the sign-in (state too large).")
+	}
+	return token, nil
+}
+
+// Open checks and decrypts token into v. Every failure — oversize, malformed, tampered,
+// wrong key, expired — is the same EEXPIRED error for the user; the cause is wrapped for
+// the logs.
+func (s *Sealer) Open(token string, now time.Time, v any) error {
+	if len(token) > MaxTokenSize {
+		return expired(errors.New("token too large"))
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return expired(errors.New("token is not base64url"))
+	}
+	ns := s.aead.NonceSize()
+	if len(raw) < ns+s.aead.Overhead() {
+		return expired(errors.New("token too short"))
+	}
+	plain, err := s.aead.Open(nil, raw[:ns], raw[ns:], []byte(sealInfo))
+	if err != nil {
+		return expired(errors.New("token does not authenticate (tampered or other key)"))
+	}
+	var env envelope
+	if err := json.Unmarshal(plain, &env); err != nil {
+		return expired(fmt.Errorf("token envelope: %w", err))
+	}
+	if now.UnixMilli() >= env.Exp {
+		return expired(errors.New("token expired"))
+	}
+	if err := json.Unmarshal(env.V, v); err != nil {
+		return expired(fmt.Errorf("token value: %w", err))
+	}
+	return nil
+}
+
+func expired(cause error) error {
+	return forgelink.Wrap(forgelink.EEXPIRED, cause, expiredMessage)
+}
+
+// MAC returns base64url(HMAC-SHA256(macKey, purpose, msg)), e.g. a CSRF token bound to a
+// session: MAC("csrf", sessionID). The purpose is length-prefixed so that
+// ("ab","c") and ("a","bc") never collide.
+func (s *Sealer) MAC(purpose, msg string) string {
+	m := hmac.New(sha256.New, s.macKey)
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(purpose)))
+	m.Write(n[:])
+	m.Write([]byte(purpose))
+	m.Write([]byte(msg))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Equal compares two tokens (e.g. a submitted CSRF token with MAC's) in constant time.
+func Equal(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
