@@ -1,0 +1,402 @@
+// Package inmem is the embedded, in-memory implementation of forgelink.Store and
+// forgelink.Secrets (the default of `make run` and the fast leg of the conformance suite).
+// It mirrors DynamoDB and Secrets Manager semantics rather than being merely convenient:
+// conditional creates, optimistic versions, expiry checked on every read, single-use links,
+// and values copied in and out so callers never share memory with the store.
+package inmem
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/forgelink/forgelink/shared/forgelink"
+)
+
+// Store keeps everything in maps behind one mutex; every method is one critical section,
+// which gives the same atomicity a single DynamoDB conditional write or transaction does.
+type Store struct {
+	now func() time.Time
+
+	mu           sync.Mutex
+	orgs         map[string]forgelink.Org
+	integrations map[string]map[string]forgelink.Integration // org → id → integration
+	urls         map[string]map[string]string                // org → url → integration id
+	members      map[memberKey]forgelink.Member
+	sessions     map[string]forgelink.Session
+	tokens       map[string]forgelink.AdminToken // hash → token (hashes are global, like the pointer item)
+	links        map[string]forgelink.AdminLink
+	audit        map[string][]forgelink.AuditRecord // org → records, any order
+
+	secrets map[string]*secret // name → secret
+}
+
+type memberKey struct {
+	org, integrationID string
+	userID             int64
+}
+
+var (
+	_ forgelink.Store   = (*Store)(nil)
+	_ forgelink.Secrets = (*Store)(nil)
+)
+
+// New returns an empty store. now is consulted for every timestamp and expiry check, so
+// tests can drive time with a fake clock; nil means time.Now.
+func New(now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{
+		now:          now,
+		orgs:         map[string]forgelink.Org{},
+		integrations: map[string]map[string]forgelink.Integration{},
+		urls:         map[string]map[string]string{},
+		members:      map[memberKey]forgelink.Member{},
+		sessions:     map[string]forgelink.Session{},
+		tokens:       map[string]forgelink.AdminToken{},
+		links:        map[string]forgelink.AdminLink{},
+		audit:        map[string][]forgelink.AuditRecord{},
+		secrets:      map[string]*secret{},
+	}
+}
+
+// utc drops the monotonic reading and location so stored times compare the same way the
+// DynamoDB store's round-tripped strings do.
+func utc(t time.Time) time.Time { return t.Round(0).UTC() }
+
+func (s *Store) CreateOrg(ctx context.Context, org forgelink.Org) error {
+	if org.Slug == "" {
+		return forgelink.Invalid(map[string]string{"slug": "must not be empty"})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.orgs[org.Slug]; ok {
+		return forgelink.Errorf(forgelink.ECONFLICT, "an org with this slug already exists")
+	}
+	if org.CreatedAt.IsZero() {
+		org.CreatedAt = s.now()
+	}
+	org.CreatedAt = utc(org.CreatedAt)
+	s.orgs[org.Slug] = org
+	return nil
+}
+
+func (s *Store) GetOrg(ctx context.Context, slug string) (forgelink.Org, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	org, ok := s.orgs[slug]
+	if !ok {
+		return forgelink.Org{}, forgelink.Errorf(forgelink.ENOTFOUND, "org not found")
+	}
+	return org, nil
+}
+
+func (s *Store) CreateIntegration(ctx context.Context, in forgelink.Integration) (forgelink.Integration, error) {
+	if in.Org == "" || in.URL == "" {
+		return forgelink.Integration{}, forgelink.Invalid(map[string]string{"url": "must not be empty"})
+	}
+	if in.ID == "" {
+		in.ID = randomHex(10)
+	}
+	now := utc(s.now())
+	in.Version = 1
+	if in.CreatedAt.IsZero() {
+		in.CreatedAt = now
+	}
+	if in.UpdatedAt.IsZero() {
+		in.UpdatedAt = in.CreatedAt
+	}
+	in = normaliseIntegration(in)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.integrations[in.Org][in.ID]; ok {
+		return forgelink.Integration{}, forgelink.Errorf(forgelink.ECONFLICT, "an integration with this id already exists")
+	}
+	if _, ok := s.urls[in.Org][in.URL]; ok {
+		return forgelink.Integration{}, forgelink.Errorf(forgelink.ECONFLICT, "an integration for this GitLab URL already exists in this org")
+	}
+	if s.integrations[in.Org] == nil {
+		s.integrations[in.Org] = map[string]forgelink.Integration{}
+		s.urls[in.Org] = map[string]string{}
+	}
+	s.integrations[in.Org][in.ID] = in
+	s.urls[in.Org][in.URL] = in.ID
+	return in, nil
+}
+
+func (s *Store) GetIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.integrations[org][id]
+	if !ok {
+		return forgelink.Integration{}, errIntegrationNotFound
+	}
+	return in, nil
+}
+
+var errIntegrationNotFound = forgelink.Errorf(forgelink.ENOTFOUND, "integration not found")
+
+// ListIntegrations returns them ordered by id, the order a DynamoDB Query on the sort key gives.
+func (s *Store) ListIntegrations(ctx context.Context, org string) ([]forgelink.Integration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]forgelink.Integration, 0, len(s.integrations[org]))
+	for _, in := range s.integrations[org] {
+		out = append(out, in)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func (s *Store) UpdateIntegration(ctx context.Context, in forgelink.Integration) (forgelink.Integration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.integrations[in.Org][in.ID]
+	switch {
+	case !ok:
+		return forgelink.Integration{}, errIntegrationNotFound
+	case in.URL != "" && in.URL != old.URL:
+		return forgelink.Integration{}, errURLImmutable
+	case old.Version != in.Version:
+		return forgelink.Integration{}, errStale
+	}
+	// Only the mutable fields move; identity, URL and creation time stay as stored.
+	next := old
+	next.Name = in.Name
+	next.ClientID = in.ClientID
+	next.SecretARN = in.SecretARN
+	next.SecretVersion = in.SecretVersion
+	next.SecretUpdatedAt = in.SecretUpdatedAt
+	next.CABundle = in.CABundle
+	next.Status = in.Status
+	next.Version = old.Version + 1
+	next.UpdatedAt = s.now()
+	next = normaliseIntegration(next)
+	s.integrations[in.Org][in.ID] = next
+	return next, nil
+}
+
+var (
+	errStale        = forgelink.Errorf(forgelink.ECONFLICT, "the integration was changed by someone else; reload and try again")
+	errURLImmutable = forgelink.Invalid(map[string]string{"url": "cannot be changed; delete the integration and add it again"})
+)
+
+func (s *Store) DeleteIntegration(ctx context.Context, org, id string, version int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.integrations[org][id]
+	if !ok {
+		return errIntegrationNotFound
+	}
+	if old.Version != version {
+		return errStale
+	}
+	delete(s.integrations[org], id)
+	delete(s.urls[org], old.URL)
+	return nil
+}
+
+func normaliseIntegration(in forgelink.Integration) forgelink.Integration {
+	in.CreatedAt = utc(in.CreatedAt)
+	in.UpdatedAt = utc(in.UpdatedAt)
+	in.SecretUpdatedAt = utc(in.SecretUpdatedAt)
+	return in
+}
+
+// PutMember upserts, keeping the first-seen time of an existing member as DynamoDB's
+// if_not_exists does.
+func (s *Store) PutMember(ctx context.Context, m forgelink.Member) error {
+	now := utc(s.now())
+	if m.LastSeenAt.IsZero() {
+		m.LastSeenAt = now
+	}
+	if m.FirstSeenAt.IsZero() {
+		m.FirstSeenAt = m.LastSeenAt
+	}
+	m.FirstSeenAt, m.LastSeenAt = utc(m.FirstSeenAt), utc(m.LastSeenAt)
+	k := memberKey{m.Org, m.IntegrationID, m.User.ID}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.members[k]; ok {
+		m.FirstSeenAt = old.FirstSeenAt
+	}
+	s.members[k] = m
+	return nil
+}
+
+func (s *Store) GetMember(ctx context.Context, org, integrationID string, gitlabUserID int64) (forgelink.Member, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.members[memberKey{org, integrationID, gitlabUserID}]
+	if !ok {
+		return forgelink.Member{}, forgelink.Errorf(forgelink.ENOTFOUND, "member not found")
+	}
+	return m, nil
+}
+
+// expired is the read-side expiry check DynamoDB's lazy TTL makes necessary.
+func (s *Store) expired(expiresAt time.Time) bool { return !s.now().Before(expiresAt) }
+
+func (s *Store) CreateSession(ctx context.Context, sess forgelink.Session) error {
+	if sess.Hash == "" {
+		return forgelink.Errorf(forgelink.EINTERNAL, "session hash must not be empty")
+	}
+	if sess.CreatedAt.IsZero() {
+		sess.CreatedAt = s.now()
+	}
+	if sess.ExpiresAt.IsZero() {
+		sess.ExpiresAt = sess.CreatedAt.Add(forgelink.SessionTTL)
+	}
+	sess.CreatedAt, sess.ExpiresAt = utc(sess.CreatedAt), utc(sess.ExpiresAt)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.sessions[sess.Hash]; ok && !s.expired(old.ExpiresAt) {
+		return forgelink.Errorf(forgelink.ECONFLICT, "session already exists")
+	}
+	s.sessions[sess.Hash] = sess
+	return nil
+}
+
+func (s *Store) GetSession(ctx context.Context, hash string) (forgelink.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[hash]
+	if !ok || s.expired(sess.ExpiresAt) {
+		return forgelink.Session{}, forgelink.Errorf(forgelink.ENOTFOUND, "session not found")
+	}
+	return sess, nil
+}
+
+// DeleteSession is idempotent: signing out twice is not an error.
+func (s *Store) DeleteSession(ctx context.Context, hash string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, hash)
+	return nil
+}
+
+func (s *Store) CreateAdminToken(ctx context.Context, t forgelink.AdminToken) error {
+	if t.Hash == "" || t.Org == "" {
+		return forgelink.Errorf(forgelink.EINTERNAL, "admin token hash and org must not be empty")
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = s.now()
+	}
+	t.CreatedAt = utc(t.CreatedAt)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.tokens[t.Hash]; ok {
+		return forgelink.Errorf(forgelink.ECONFLICT, "admin token already exists")
+	}
+	s.tokens[t.Hash] = t
+	return nil
+}
+
+func (s *Store) GetAdminToken(ctx context.Context, org, hash string) (forgelink.AdminToken, error) {
+	t, err := s.FindAdminToken(ctx, hash)
+	if err != nil || t.Org != org {
+		return forgelink.AdminToken{}, errTokenNotFound
+	}
+	return t, nil
+}
+
+var errTokenNotFound = forgelink.Errorf(forgelink.ENOTFOUND, "admin token not found")
+
+func (s *Store) FindAdminToken(ctx context.Context, hash string) (forgelink.AdminToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[hash]
+	if !ok {
+		return forgelink.AdminToken{}, errTokenNotFound
+	}
+	return t, nil
+}
+
+func (s *Store) CreateAdminLink(ctx context.Context, l forgelink.AdminLink) error {
+	if l.Hash == "" || l.Org == "" {
+		return forgelink.Errorf(forgelink.EINTERNAL, "admin link hash and org must not be empty")
+	}
+	if l.CreatedAt.IsZero() {
+		l.CreatedAt = s.now()
+	}
+	if l.ExpiresAt.IsZero() {
+		l.ExpiresAt = l.CreatedAt.Add(forgelink.AdminLinkTTL)
+	}
+	l.CreatedAt, l.ExpiresAt = utc(l.CreatedAt), utc(l.ExpiresAt)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.links[l.Hash]; ok && !s.expired(old.ExpiresAt) {
+		return forgelink.Errorf(forgelink.ECONFLICT, "admin link already exists")
+	}
+	s.links[l.Hash] = l
+	return nil
+}
+
+func (s *Store) ConsumeAdminLink(ctx context.Context, hash string) (forgelink.AdminLink, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[hash]
+	if !ok || s.expired(l.ExpiresAt) {
+		return forgelink.AdminLink{}, forgelink.Errorf(forgelink.ENOTFOUND, "sign-in link not found, already used or expired")
+	}
+	delete(s.links, hash)
+	return l, nil
+}
+
+func (s *Store) PutAudit(ctx context.Context, a forgelink.AuditRecord) error {
+	if a.Org == "" {
+		return forgelink.Errorf(forgelink.EINTERNAL, "audit record needs an org")
+	}
+	if a.Time.IsZero() {
+		a.Time = s.now()
+	}
+	a.Time = utc(a.Time)
+	if a.ID == "" {
+		a.ID = auditID(a.Time)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, old := range s.audit[a.Org] {
+		if old.ID == a.ID {
+			return forgelink.Errorf(forgelink.ECONFLICT, "audit record already exists")
+		}
+	}
+	s.audit[a.Org] = append(s.audit[a.Org], a)
+	return nil
+}
+
+// ListAudit returns newest first; limit <= 0 means no limit.
+func (s *Store) ListAudit(ctx context.Context, org, integrationID string, limit int) ([]forgelink.AuditRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []forgelink.AuditRecord
+	for _, a := range s.audit[org] {
+		if integrationID == "" || a.IntegrationID == integrationID {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// auditID makes the sortable id of an audit record: a fixed-width UTC time (so that
+// string order is time order, which RFC3339Nano's trimmed zeros would break) and a random
+// suffix so records of the same instant do not collide. The DynamoDB store uses the same
+// shape in its sort key.
+func auditID(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + randomHex(4)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}
