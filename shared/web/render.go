@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"time"
+	"unicode"
 )
 
 //go:embed templates/*.html
@@ -19,6 +20,14 @@ var templateFS embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 var funcs = template.FuncMap{
+	// field prefixes a field's message with its label, unless the message is already a
+	// sentence of its own ("Application ID or Secret is wrong").
+	"field": func(label, msg string) string {
+		if msg != "" && unicode.IsUpper([]rune(msg)[0]) {
+			return msg
+		}
+		return label + " " + msg
+	},
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/config"
+	"github.com/forgelink/forgelink/shared/logging"
+	"github.com/forgelink/forgelink/shared/mototest"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestUsageAndMemoryRefused(t *testing.T) {
+	ctx := context.Background()
+	for _, args := range [][]string{nil, {"nope"}, {"create-org"}, {"create-org", "a", "b"}, {"sweep-secrets", "x"}, {"create-org", "acme", "--bogus"}} {
+		var out, errOut bytes.Buffer
+		err := run(ctx, args, env(nil), &out, &errOut)
+		if !errors.Is(err, errUsage) {
+			t.Errorf("%v: err %v, want a usage error", args, err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"create-org", "acme"}, env(nil), &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "FORGELINK_STORE must be aws") {
+		t.Errorf("memory store: %v", err)
+	}
+}
+
+// TestAgainstMoto runs every command on DynamoDB and Secrets Manager in moto.
+func TestAgainstMoto(t *testing.T) {
+	srv := mototest.Start(t)
+	awsCfg := srv.Config(t)
+	ctx := context.Background()
+	vars := map[string]string{
+		"FORGELINK_STORE":         "aws",
+		"FORGELINK_TABLE":         "forgelinkctl-test",
+		"FORGELINK_SECRET_PREFIX": "forgelink/ctltest/",
+		"FORGELINK_BASE_URL":      "https://forgelink.example.com",
+	}
+	opts := app.Options{AWSConfig: &awsCfg, EnsureTable: true}
+	ctl := func(args ...string) (string, string, error) {
+		var out, errOut bytes.Buffer
+		err := runWith(ctx, args, env(vars), &out, &errOut, opts)
+		return out.String(), errOut.String(), err
+	}
+
+	if out, _, err := ctl("create-org", "--name", "Acme Corp", "acme"); err != nil || !strings.Contains(out, "org acme (Acme Corp) ready") {
+		t.Fatalf("create-org: %q %v", out, err)
+	}
+	if _, _, err := ctl("create-org", "acme"); err != nil {
+		t.Errorf("create-org again: %v", err)
+	}
+	if _, _, err := ctl("create-org", "Bad_Slug"); err == nil || !strings.Contains(err.Error(), "slug") {
+		t.Errorf("bad slug: %v", err)
+	}
+	out, _, err := ctl("create-token", "acme", "--name", "ci")
+	token := strings.TrimSpace(out)
+	if err != nil || len(token) < 40 {
+		t.Fatalf("create-token: %q %v", out, err)
+	}
+	if _, _, err := ctl("create-token", "nosuchorg"); err == nil {
+		t.Error("create-token for a missing org succeeded")
+	}
+	out, _, err = ctl("sign-in-link", "acme")
+	if err != nil || !strings.HasPrefix(out, "https://forgelink.example.com/orgs/acme/admin/sign-in?token=") {
+		t.Fatalf("sign-in-link: %q %v", out, err)
+	}
+
+	// The token and the link work against the same store.
+	a, err := app.New(ctx, config.Config{Store: "aws", Table: vars["FORGELINK_TABLE"], SecretPrefix: vars["FORGELINK_SECRET_PREFIX"]}, logging.New(&bytes.Buffer{}, "error"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if actor, err := a.Service.AuthenticateToken(ctx, "acme", token); err != nil || actor.Org != "acme" {
+		t.Errorf("token does not authenticate: %v", err)
+	}
+	link := strings.TrimSpace(out[strings.Index(out, "token=")+len("token="):])
+	if _, err := a.Service.RedeemAdminLink(ctx, "acme", link); err != nil {
+		t.Errorf("link does not redeem: %v", err)
+	}
+
+	// sweep-secrets: an orphan goes, a secret whose integration exists stays.
+	if _, err := a.Secrets.PutSecret(ctx, "forgelink/ctltest/acme/orphan", "x", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Secrets.PutSecret(ctx, "other/prefix/acme/orphan", "x", nil); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = ctl("sweep-secrets", "--dry-run")
+	if err != nil || !strings.Contains(out, "orphan forgelink/ctltest/acme/orphan (dry run, kept)") {
+		t.Errorf("dry run: %q %v", out, err)
+	}
+	out, _, err = ctl("sweep-secrets")
+	if err != nil || !strings.Contains(out, "deleted forgelink/ctltest/acme/orphan") {
+		t.Errorf("sweep: %q %v", out, err)
+	}
+	names, _ := a.Secrets.ListSecrets(ctx, "")
+	if len(names) != 1 || names[0] != "other/prefix/acme/orphan" {
+		t.Errorf("secrets after sweep: %v", names)
+	}
+}

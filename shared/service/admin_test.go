@@ -1,0 +1,222 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/forgelink/forgelink/shared/forgelink"
+	"github.com/forgelink/forgelink/shared/inmem"
+	"github.com/forgelink/forgelink/shared/netguard"
+)
+
+// adminClock is a settable clock for tests.
+type adminClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *adminClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *adminClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// stubGitLab accepts one client id / secret pair; err, when set, is returned instead.
+type stubGitLab struct {
+	GitLab
+	clientID, secret string
+	err              error
+	redirects        []string
+}
+
+func (g *stubGitLab) CheckCredentials(_ context.Context, _ forgelink.Integration, clientID, secret, redirectURL string) error {
+	g.redirects = append(g.redirects, redirectURL)
+	if g.err != nil {
+		return g.err
+	}
+	if clientID != g.clientID || secret != g.secret {
+		const msg = "Application ID or Secret is wrong"
+		return forgelink.Invalid(map[string]string{"client_id": msg, "client_secret": msg})
+	}
+	return nil
+}
+
+func newAdminTestService(t *testing.T) (*Service, *inmem.Store, *adminClock, *stubGitLab) {
+	t.Helper()
+	clock := &adminClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	mem := inmem.New(clock.now)
+	gl := &stubGitLab{clientID: "app-id", secret: "app-secret"}
+	hosts, _ := netguard.ParseAllowHosts("gitlab.test:8443")
+	s := New(Deps{Store: mem, Secrets: mem, GitLab: gl, URLs: netguard.Policy{AllowHosts: hosts}, SecretPrefix: "forgelink/test/", Now: clock.now, Log: slog.New(slog.DiscardHandler)})
+	if _, err := s.EnsureOrg(context.Background(), "acme", "Acme"); err != nil {
+		t.Fatal(err)
+	}
+	return s, mem, clock, gl
+}
+
+func code(err error) string { return forgelink.ErrorCode(err) }
+
+func TestEnsureOrgSlugs(t *testing.T) {
+	s, _, _, _ := newAdminTestService(t)
+	ctx := context.Background()
+	for _, slug := range []string{"ab", "acme-2", strings.Repeat("a", 40), "0x"} {
+		if _, err := s.EnsureOrg(ctx, slug, ""); err != nil {
+			t.Errorf("%q refused: %v", slug, err)
+		}
+	}
+	for _, slug := range []string{"", "a", strings.Repeat("a", 41), "-ab", "ab-", "Acme", "a_b", "a b", "a/b", "ä1"} {
+		if _, err := s.EnsureOrg(ctx, slug, ""); code(err) != forgelink.EINVALID {
+			t.Errorf("%q: %v, want EINVALID", slug, err)
+		}
+	}
+	org, err := s.EnsureOrg(ctx, "acme", "Other name")
+	if err != nil || org.Name != "Acme" {
+		t.Errorf("EnsureOrg of an existing org: %+v %v", org, err)
+	}
+}
+
+func TestAdminTokens(t *testing.T) {
+	s, mem, _, _ := newAdminTestService(t)
+	ctx := context.Background()
+	if _, err := s.EnsureOrg(ctx, "beta", ""); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.CreateAdminToken(ctx, "acme", "ci", "")
+	if err != nil || len(tok) < 40 {
+		t.Fatalf("token %q %v", tok, err)
+	}
+	if _, err := mem.FindAdminToken(ctx, tok); err == nil {
+		t.Error("the plain token is a store key")
+	}
+	actor, err := s.AuthenticateToken(ctx, "acme", tok)
+	if err != nil || actor.Org != "acme" || !strings.HasPrefix(actor.Name, "token:") || strings.Contains(actor.Name, tok) {
+		t.Errorf("actor %+v %v", actor, err)
+	}
+	if _, err := s.AuthenticateToken(ctx, "beta", tok); code(err) != forgelink.EFORBIDDEN {
+		t.Errorf("other org: %v", err)
+	}
+	for _, bad := range []string{"", "nope", tok + "x"} {
+		if _, err := s.AuthenticateToken(ctx, "acme", bad); code(err) != forgelink.EUNAUTHORIZED {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if _, err := s.CreateAdminToken(ctx, "acme", "", "short"); code(err) != forgelink.EINVALID {
+		t.Errorf("short token: %v", err)
+	}
+	fixed := "fixed-token-0123456789abcdef"
+	for range 2 { // a restart with FORGELINK_ADMIN_TOKEN over a persistent store
+		if got, err := s.CreateAdminToken(ctx, "acme", "", fixed); err != nil || got != fixed {
+			t.Errorf("fixed token: %q %v", got, err)
+		}
+	}
+	if _, err := s.CreateAdminToken(ctx, "beta", "", fixed); code(err) != forgelink.ECONFLICT {
+		t.Errorf("fixed token of another org: %v", err)
+	}
+	if _, err := s.CreateAdminToken(ctx, "nosuch", "", ""); code(err) != forgelink.ENOTFOUND {
+		t.Errorf("missing org: %v", err)
+	}
+}
+
+func TestAdminLinksAndSessions(t *testing.T) {
+	s, mem, clock, _ := newAdminTestService(t)
+	ctx := context.Background()
+	if _, err := s.EnsureOrg(ctx, "beta", ""); err != nil {
+		t.Fatal(err)
+	}
+	link, err := s.CreateAdminLink(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, err := s.RedeemAdminLink(ctx, "acme", link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RedeemAdminLink(ctx, "acme", link); code(err) != forgelink.EEXPIRED {
+		t.Errorf("second use: %v", err)
+	}
+	if _, err := mem.GetSession(ctx, sid); err == nil {
+		t.Error("the plain session id is a store key")
+	}
+	if actor, err := s.AdminSession(ctx, "acme", sid); err != nil || actor.Name != "admin-session" {
+		t.Errorf("session: %+v %v", actor, err)
+	}
+	if _, err := s.AdminSession(ctx, "beta", sid); code(err) != forgelink.EFORBIDDEN {
+		t.Errorf("other org: %v", err)
+	}
+	if _, err := s.AdminSession(ctx, "acme", ""); code(err) != forgelink.EUNAUTHORIZED {
+		t.Errorf("no session: %v", err)
+	}
+	recs, _ := s.ListAudit(ctx, "acme", "", 0)
+	if len(recs) != 1 || recs[0].Action != forgelink.AuditAdminSignIn {
+		t.Errorf("audit %+v", recs)
+	}
+
+	// Expiry: links after 10 minutes, sessions after 12 hours.
+	late, _ := s.CreateAdminLink(ctx, "acme")
+	clock.add(forgelink.AdminLinkTTL)
+	if _, err := s.RedeemAdminLink(ctx, "acme", late); code(err) != forgelink.EEXPIRED {
+		t.Errorf("expired link: %v", err)
+	}
+	clock.add(forgelink.SessionTTL)
+	if _, err := s.AdminSession(ctx, "acme", sid); code(err) != forgelink.EUNAUTHORIZED {
+		t.Errorf("expired session: %v", err)
+	}
+
+	// Another org's link is refused; a member session is no admin session.
+	beta, _ := s.CreateAdminLink(ctx, "beta")
+	if _, err := s.RedeemAdminLink(ctx, "acme", beta); code(err) != forgelink.EFORBIDDEN {
+		t.Errorf("other org's link: %v", err)
+	}
+	member, hash := newToken()
+	now := clock.now()
+	if err := mem.CreateSession(ctx, forgelink.Session{Hash: hash, Kind: forgelink.SessionMember, Org: "acme", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AdminSession(ctx, "acme", member); code(err) != forgelink.EUNAUTHORIZED {
+		t.Errorf("member session: %v", err)
+	}
+
+	// Ending a session.
+	link, _ = s.CreateAdminLink(ctx, "acme")
+	sid, _ = s.RedeemAdminLink(ctx, "acme", link)
+	if err := s.EndAdminSession(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AdminSession(ctx, "acme", sid); code(err) != forgelink.EUNAUTHORIZED {
+		t.Errorf("ended session: %v", err)
+	}
+	if err := s.EndAdminSession(ctx, sid); err != nil {
+		t.Errorf("ending twice: %v", err)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	clock := &adminClock{t: time.Unix(0, 0)}
+	l := newRateLimiter(2, 30, clock.now) // 30/min = one every 2 s
+	for range 2 {
+		if err := l.allow("acme"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := l.allow("acme")
+	var fe *forgelink.Error
+	if !errors.As(err, &fe) || fe.Code != forgelink.ERATELIMITED || fe.RetryAfter != 2 {
+		t.Fatalf("third write: %v", err)
+	}
+	if err := l.allow("beta"); err != nil {
+		t.Errorf("orgs share a bucket: %v", err)
+	}
+	clock.add(2 * time.Second)
+	if err := l.allow("acme"); err != nil {
+		t.Errorf("after refill: %v", err)
+	}
+	if err := newRateLimiter(1, 0, clock.now).allow("x"); err != nil {
+		t.Errorf("disabled limiter: %v", err)
+	}
+}

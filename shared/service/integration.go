@@ -1,0 +1,509 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/forgelink/forgelink/shared/forgelink"
+	"github.com/forgelink/forgelink/shared/netguard"
+)
+
+// IntegrationInput is what an admin sends to create or change an integration. nil means
+// "not given". On create Platform and URL are required, Name and CABundle optional, and
+// ClientID and ClientSecret optional together (a one-shot create that is active at once).
+// On update URL is immutable (it may be repeated unchanged), and any of Name, CABundle and
+// the ClientID+ClientSecret pair may be given.
+type IntegrationInput struct {
+	Platform     *string
+	URL          *string
+	Name         *string
+	ClientID     *string
+	ClientSecret *string
+	CABundle     *string
+	// Version, when non-zero, is the version the admin's change is based on (optimistic
+	// concurrency): a different stored version is ECONFLICT. Update only.
+	Version int64
+}
+
+// Field limits.
+const (
+	MaxNameLength         = 100
+	MaxClientIDLength     = 128
+	MaxClientSecretLength = 256
+)
+
+var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+// DuplicateURLMessage is the ECONFLICT message of a second integration for one GitLab URL.
+const DuplicateURLMessage = "An integration for this GitLab URL already exists in this org."
+
+// CallbackURL is the one redirect URI of an integration.
+func CallbackURL(base, org, id string) string { return LoginURL(base, org, id) + "/callback" }
+
+// LoginURL is the org-specific login link of an integration.
+func LoginURL(base, org, id string) string {
+	return strings.TrimRight(base, "/") + "/orgs/" + url.PathEscape(org) + "/login/" + url.PathEscape(id)
+}
+
+// SetupURL is where a GitLab user creates an OAuth application of their own.
+func SetupURL(in forgelink.Integration) string { return in.URL + "/-/user_settings/applications" }
+
+// AdminSetupURL is where a GitLab administrator creates an instance-wide application.
+func AdminSetupURL(in forgelink.Integration) string { return in.URL + "/admin/applications/new" }
+
+// GroupSetupURL is where a group owner creates a group-owned application; group is the
+// group's full path ("{group}" shows a placeholder).
+func GroupSetupURL(in forgelink.Integration, group string) string {
+	return in.URL + "/groups/" + group + "/-/settings/applications"
+}
+
+// secretName is the deterministic Secrets Manager name of an integration's client secret.
+func (s *Service) secretName(org, id string) string { return s.secretPrefix + org + "/" + id }
+
+// SecretPrefix is the name prefix of every client secret (for sweeping orphans).
+func (s *Service) SecretPrefix() string { return s.secretPrefix }
+
+// GetIntegration returns one integration of org.
+func (s *Service) GetIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
+	in, err := s.store.GetIntegration(ctx, org, id)
+	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
+		return forgelink.Integration{}, forgelink.Wrap(forgelink.ENOTFOUND, err, "There is no such integration in this org.")
+	}
+	return in, err
+}
+
+// ListIntegrations returns org's integrations.
+func (s *Service) ListIntegrations(ctx context.Context, org string) ([]forgelink.Integration, error) {
+	list, err := s.store.ListIntegrations(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []forgelink.Integration{}
+	}
+	return list, nil
+}
+
+// CreateIntegration adds an integration to org: pending, or active at once when the input
+// carries credentials (then they are checked against GitLab first, and a failure leaves
+// nothing behind). base is the public base URL that callback URLs start with.
+func (s *Service) CreateIntegration(ctx context.Context, actor Actor, org string, in IntegrationInput, base string) (forgelink.Integration, error) {
+	if err := s.authorize(actor, org); err != nil {
+		return forgelink.Integration{}, err
+	}
+	fields := map[string]string{}
+	platform := deref(in.Platform)
+	switch {
+	case in.Platform == nil || strings.TrimSpace(platform) == "":
+		fields["platform"] = `is required: "gitlab" (GitLab Self-Managed)`
+	case strings.TrimSpace(platform) != forgelink.PlatformGitLab:
+		fields["platform"] = `must be "gitlab" (GitLab Self-Managed)`
+	}
+	normURL := ""
+	if in.URL == nil {
+		fields["url"] = "is required"
+	} else {
+		var err error
+		if normURL, err = s.urls.ValidateGitLabURL(ctx, *in.URL); err != nil {
+			if !mergeInvalid(fields, err) {
+				return forgelink.Integration{}, err
+			}
+		}
+	}
+	name := strings.TrimSpace(deref(in.Name))
+	if msg := checkName(name); msg != "" {
+		fields["name"] = msg
+	}
+	clientID, secret, withCreds := checkCredentialFields(fields, in)
+	caBundle := checkCABundle(fields, in.CABundle)
+	if len(fields) > 0 {
+		return forgelink.Integration{}, forgelink.Invalid(fields)
+	}
+	if _, err := s.getOrg(ctx, org); err != nil {
+		return forgelink.Integration{}, err
+	}
+	if err := s.allowWrite(org); err != nil {
+		return forgelink.Integration{}, err
+	}
+	if name == "" {
+		name = forgelink.Integration{URL: normURL}.Host()
+	}
+	now := s.now().UTC()
+	item, err := s.store.CreateIntegration(ctx, forgelink.Integration{
+		Org: org, ID: newID(), Platform: forgelink.PlatformGitLab, Name: name, URL: normURL,
+		CABundle: caBundle, Status: forgelink.StatusPending, CreatedAt: now, UpdatedAt: now,
+	})
+	if forgelink.ErrorCode(err) == forgelink.ECONFLICT {
+		return forgelink.Integration{}, &forgelink.Error{Code: forgelink.ECONFLICT, Message: DuplicateURLMessage,
+			Fields: map[string]string{"url": DuplicateURLMessage}, Err: err}
+	} else if err != nil {
+		return forgelink.Integration{}, err
+	}
+	if !withCreds {
+		s.audit(ctx, actor, forgelink.AuditIntegrationCreated, item.ID, describe(item))
+		return item, nil
+	}
+
+	// One-shot create: check, store the secret, activate; on any failure remove both, so a
+	// failed create leaves nothing (the id was never shown to anyone).
+	active, err := s.saveCredentials(ctx, item, item, clientID, secret, base, false)
+	if err != nil {
+		s.undoCreate(ctx, item)
+		return forgelink.Integration{}, err
+	}
+	s.audit(ctx, actor, forgelink.AuditIntegrationCreated, item.ID, describe(item))
+	s.audit(ctx, actor, forgelink.AuditIntegrationSaved, item.ID, "client_id "+clientID+"; credentials verified with GitLab; status active")
+	return active, nil
+}
+
+// undoCreate removes a one-shot create's pending item and secret after a failure.
+func (s *Service) undoCreate(ctx context.Context, item forgelink.Integration) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.store.DeleteIntegration(ctx, item.Org, item.ID, item.Version); err != nil && forgelink.ErrorCode(err) != forgelink.ENOTFOUND {
+		s.log.ErrorContext(ctx, "undo failed create: pending integration left behind", "org", item.Org, "integration", item.ID, "error", err.Error())
+	}
+	if err := s.secrets.DeleteSecret(ctx, s.secretName(item.Org, item.ID)); err != nil {
+		s.log.ErrorContext(ctx, "undo failed create: secret left for sweep-secrets", "org", item.Org, "integration", item.ID, "error", err.Error())
+	}
+}
+
+// UpdateIntegration saves credentials (checked against GitLab first; the integration
+// becomes active) and/or edits name and CA bundle. A stale in.Version, or a concurrent
+// change, is ECONFLICT: no update is ever lost.
+func (s *Service) UpdateIntegration(ctx context.Context, actor Actor, org, id string, in IntegrationInput, base string) (forgelink.Integration, error) {
+	if err := s.authorize(actor, org); err != nil {
+		return forgelink.Integration{}, err
+	}
+	cur, err := s.GetIntegration(ctx, org, id)
+	if err != nil {
+		return forgelink.Integration{}, err
+	}
+	if in.Version != 0 && in.Version != cur.Version {
+		return forgelink.Integration{}, errStale
+	}
+	fields := map[string]string{}
+	if in.Platform != nil && strings.TrimSpace(*in.Platform) != cur.Platform {
+		fields["platform"] = "cannot be changed"
+	}
+	if in.URL != nil {
+		if norm, err := s.urls.ValidateGitLabURL(ctx, *in.URL); err != nil || norm != cur.URL {
+			fields["url"] = "cannot be changed; delete the integration and add it again"
+		}
+	}
+	next := cur
+	var changed []string
+	if in.Name != nil {
+		name := strings.TrimSpace(*in.Name)
+		if msg := checkName(name); msg != "" {
+			fields["name"] = msg
+		} else if name == "" {
+			name = cur.Host()
+		}
+		if name != cur.Name {
+			next.Name = name
+			changed = append(changed, "name")
+		}
+	}
+	if in.CABundle != nil {
+		ca := checkCABundle(fields, in.CABundle)
+		if ca != cur.CABundle {
+			next.CABundle = ca
+			changed = append(changed, map[bool]string{true: "ca_bundle removed", false: "ca_bundle"}[ca == ""])
+		}
+	}
+	clientID, secret, withCreds := checkCredentialFields(fields, in)
+	if len(fields) > 0 {
+		return forgelink.Integration{}, forgelink.Invalid(fields)
+	}
+	if !withCreds && in.Name == nil && in.CABundle == nil {
+		return forgelink.Integration{}, forgelink.Errorf(forgelink.EINVALID,
+			"Nothing to change: send client_id and client_secret, name, or ca_bundle.")
+	}
+	if err := s.allowWrite(org); err != nil {
+		return forgelink.Integration{}, err
+	}
+	if !withCreds {
+		if len(changed) == 0 {
+			return cur, nil
+		}
+		out, err := s.store.UpdateIntegration(ctx, next)
+		if err != nil {
+			return forgelink.Integration{}, conflictMessage(err)
+		}
+		s.cache.forgetIntegration(org, id)
+		s.audit(ctx, actor, forgelink.AuditIntegrationUpdated, id, "changed "+strings.Join(changed, ", "))
+		return out, nil
+	}
+
+	out, err := s.saveCredentials(ctx, cur, next, clientID, secret, base, true)
+	if err != nil {
+		return forgelink.Integration{}, err
+	}
+	s.cache.forgetIntegration(org, id)
+	action, detail := forgelink.AuditIntegrationSaved, "client_id "+clientID+"; credentials verified with GitLab; status active"
+	if cur.SecretARN != "" {
+		action, detail = forgelink.AuditSecretReplaced, "client_id "+clientID+"; new secret verified with GitLab"
+	}
+	if len(changed) > 0 {
+		detail += "; changed " + strings.Join(changed, ", ")
+	}
+	s.audit(ctx, actor, action, id, detail)
+	return out, nil
+}
+
+// saveCredentials checks clientID and secret against GitLab, stores the secret, then
+// activates the item: next is cur with the admin's other edits, and cur.Version is the
+// expected version. Nothing is stored when the check fails.
+//
+// claim (saves on an existing item) first bumps the item's version, unchanged, as a lease:
+// of concurrent saves based on one version only one gets past it, so losers never write a
+// secret version that would push the winner's out of Secrets Manager's AWSCURRENT /
+// AWSPREVIOUS labels. Then secret first, item second: when the item write fails, a secret
+// that was created here is deleted again; a new version of an existing secret stays, but
+// the item still names the previous version, so sign-ins keep working.
+func (s *Service) saveCredentials(ctx context.Context, cur, next forgelink.Integration, clientID, secret, base string, claim bool) (forgelink.Integration, error) {
+	if err := s.gitlab.CheckCredentials(ctx, next, clientID, secret, CallbackURL(base, next.Org, next.ID)); err != nil {
+		return forgelink.Integration{}, err
+	}
+	if claim {
+		cur.Version = next.Version
+		leased, err := s.store.UpdateIntegration(ctx, cur)
+		if err != nil {
+			return forgelink.Integration{}, conflictMessage(err)
+		}
+		next.Version = leased.Version
+	}
+	name := s.secretName(next.Org, next.ID)
+	ref, err := s.secrets.PutSecret(ctx, name, secret, map[string]string{
+		"org": next.Org, "integration": next.ID, "managed-by": "forgelink",
+	})
+	if err != nil {
+		return forgelink.Integration{}, err
+	}
+	created := next.SecretARN == ""
+	next.ClientID = clientID
+	next.SecretARN, next.SecretVersion = ref.ARN, ref.Version
+	next.SecretUpdatedAt = s.now().UTC()
+	next.Status = forgelink.StatusActive
+	out, err := s.store.UpdateIntegration(ctx, next)
+	if err != nil {
+		if created || forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
+			s.dropUnreferencedSecret(ctx, next.Org, next.ID)
+		}
+		return forgelink.Integration{}, conflictMessage(err)
+	}
+	return out, nil
+}
+
+// dropUnreferencedSecret deletes the secret of a save whose item write failed, unless
+// the item (changed concurrently) now refers to it. When that cannot be told, the secret
+// stays: it is harmless (the next save overwrites it, deleting the integration or
+// sweep-secrets removes it).
+func (s *Service) dropUnreferencedSecret(ctx context.Context, org, id string) {
+	ctx = context.WithoutCancel(ctx)
+	latest, err := s.store.GetIntegration(ctx, org, id)
+	if err != nil && forgelink.ErrorCode(err) != forgelink.ENOTFOUND {
+		s.log.WarnContext(ctx, "cannot tell whether a new secret is referenced; kept", "org", org, "integration", id, "error", err.Error())
+		return
+	}
+	if err == nil && latest.SecretARN != "" {
+		return
+	}
+	if err := s.secrets.DeleteSecret(ctx, s.secretName(org, id)); err != nil {
+		s.log.ErrorContext(ctx, "secret of a failed save left for sweep-secrets", "org", org, "integration", id, "error", err.Error())
+	}
+}
+
+var errStale = forgelink.Errorf(forgelink.ECONFLICT, "The integration was changed by someone else in the meantime. Reload it and try again.")
+
+func conflictMessage(err error) error {
+	switch forgelink.ErrorCode(err) {
+	case forgelink.ECONFLICT:
+		return &forgelink.Error{Code: forgelink.ECONFLICT, Message: errStale.Message, Err: err}
+	case forgelink.ENOTFOUND:
+		return forgelink.Wrap(forgelink.ENOTFOUND, err, "The integration was deleted in the meantime.")
+	}
+	return err
+}
+
+// DeleteIntegration deletes an integration and its client secret.
+func (s *Service) DeleteIntegration(ctx context.Context, actor Actor, org, id string) error {
+	return s.DeleteIntegrationAt(ctx, actor, org, id, 0)
+}
+
+// DeleteIntegrationAt is DeleteIntegration with optimistic concurrency: version, when
+// non-zero, must be the stored version (ECONFLICT otherwise).
+//
+// Order: the item first (version-checked), then the secret by its deterministic name (so
+// even a pending item left by a crash takes its secret along). Deleting the secret first
+// could leave an active integration whose secret is gone when the item delete then fails.
+// If the secret delete fails after the item is gone, the secret is an orphan that
+// `forgelinkctl sweep-secrets` removes; the call still succeeds.
+func (s *Service) DeleteIntegrationAt(ctx context.Context, actor Actor, org, id string, version int64) error {
+	if err := s.authorize(actor, org); err != nil {
+		return err
+	}
+	if err := s.allowWrite(org); err != nil {
+		return err
+	}
+	var cur forgelink.Integration
+	for attempt := 0; ; attempt++ {
+		var err error
+		if cur, err = s.GetIntegration(ctx, org, id); err != nil {
+			return err
+		}
+		if version != 0 && version != cur.Version {
+			return errStale
+		}
+		err = s.store.DeleteIntegration(ctx, org, id, cur.Version)
+		if err == nil {
+			break
+		}
+		// Without a version from the admin, a concurrent save does not stop a delete.
+		if forgelink.ErrorCode(err) != forgelink.ECONFLICT || version != 0 || attempt == 2 {
+			return conflictMessage(err)
+		}
+	}
+	// This container forgets at once; others within the cache TTL (cache.go).
+	s.cache.forgetIntegration(org, id)
+	s.cache.forgetSecret(cur.SecretARN)
+	dctx := context.WithoutCancel(ctx)
+	if err := s.secrets.DeleteSecret(dctx, s.secretName(org, id)); err != nil {
+		s.log.ErrorContext(ctx, "integration deleted but its secret was not; sweep-secrets will remove it",
+			"org", org, "integration", id, "error", err.Error())
+	}
+	s.audit(dctx, actor, forgelink.AuditIntegrationDeleted, id, describe(cur))
+	return nil
+}
+
+// SweepResult reports one orphaned secret.
+type SweepResult struct {
+	Name    string
+	Deleted bool
+	Err     error
+}
+
+// SweepSecrets deletes client secrets under the prefix whose integration item does not
+// exist (left by a crash between the secret write and the item write, or by a failed
+// secret delete). dryRun only reports them.
+func (s *Service) SweepSecrets(ctx context.Context, dryRun bool) ([]SweepResult, error) {
+	names, err := s.secrets.ListSecrets(ctx, s.secretPrefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []SweepResult
+	for _, name := range names {
+		org, id, ok := strings.Cut(strings.TrimPrefix(name, s.secretPrefix), "/")
+		if !ok || org == "" || id == "" || strings.Contains(id, "/") {
+			continue // not a forgelink client secret name; leave it alone
+		}
+		_, err := s.store.GetIntegration(ctx, org, id)
+		if err == nil {
+			continue
+		} else if forgelink.ErrorCode(err) != forgelink.ENOTFOUND {
+			return out, err
+		}
+		r := SweepResult{Name: name}
+		if !dryRun {
+			r.Err = s.secrets.DeleteSecret(ctx, name)
+			r.Deleted = r.Err == nil
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// authorize checks that actor acts for org (the web layer authenticated it).
+func (s *Service) authorize(actor Actor, org string) error {
+	if actor.Org != org || actor.Name == "" {
+		return forgelink.Errorf(forgelink.EFORBIDDEN, "You are not allowed to change this org's integrations.")
+	}
+	return nil
+}
+
+// checkCredentialFields validates the client id / secret pair: both or neither given;
+// given but empty is an error (the setup form of a pending integration sends both).
+func checkCredentialFields(fields map[string]string, in IntegrationInput) (clientID, secret string, ok bool) {
+	clientID = strings.TrimSpace(deref(in.ClientID))
+	secret = strings.TrimSpace(deref(in.ClientSecret))
+	if in.ClientID == nil && in.ClientSecret == nil {
+		return "", "", false
+	}
+	switch {
+	case clientID == "" && secret == "":
+		fields["client_id"] = "is required"
+		fields["client_secret"] = "is required"
+	case clientID == "":
+		fields["client_id"] = "is required with the Secret"
+	case !clientIDPattern.MatchString(clientID):
+		fields["client_id"] = "must be 1-128 characters of letters, digits, _ and - (copy the Application ID from GitLab)"
+	}
+	switch {
+	case clientID == "" && secret == "":
+	case secret == "":
+		fields["client_secret"] = "is required with the Application ID"
+	case len(secret) > MaxClientSecretLength || strings.ContainsFunc(secret, func(r rune) bool { return r <= ' ' || r >= 0x7f }):
+		fields["client_secret"] = "must be 1-256 printable characters without spaces (copy the Secret from GitLab)"
+	}
+	return clientID, secret, true
+}
+
+// checkCABundle validates an optional CA bundle and returns it trimmed.
+func checkCABundle(fields map[string]string, ca *string) string {
+	if ca == nil {
+		return ""
+	}
+	v := strings.TrimSpace(*ca)
+	if v == "" {
+		return ""
+	}
+	if err := netguard.ValidateCABundle(v); err != nil {
+		if !mergeInvalid(fields, err) {
+			fields["ca_bundle"] = "is not a valid PEM certificate bundle"
+		}
+	}
+	return v
+}
+
+// checkName validates a display name ("" is fine: it defaults to the host).
+func checkName(name string) string {
+	switch {
+	case !utf8.ValidString(name):
+		return "must be valid text"
+	case utf8.RuneCountInString(name) > MaxNameLength:
+		return fmt.Sprintf("must be at most %d characters", MaxNameLength)
+	case strings.ContainsAny(name, "<>"):
+		return "must not contain < or >"
+	case strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }):
+		return "must not contain control or invisible characters"
+	}
+	return ""
+}
+
+// mergeInvalid copies an EINVALID error's fields into fields; false for other errors.
+func mergeInvalid(fields map[string]string, err error) bool {
+	if forgelink.ErrorCode(err) != forgelink.EINVALID {
+		return false
+	}
+	for k, v := range forgelink.ErrorFields(err) {
+		fields[k] = v
+	}
+	return true
+}
+
+// describe is an audit detail of an integration: never secrets.
+func describe(in forgelink.Integration) string {
+	return fmt.Sprintf("%s %q at %s (status %s)", in.Platform, in.Name, in.URL, in.Status)
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

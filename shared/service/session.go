@@ -1,0 +1,108 @@
+package service
+
+import (
+	"context"
+
+	"github.com/forgelink/forgelink/shared/forgelink"
+)
+
+var errNotSignedIn = forgelink.Errorf(forgelink.EUNAUTHORIZED, "You are not signed in to this organization.")
+
+// MemberSession resolves the member session whose id is sessionID for org. It answers
+// EUNAUTHORIZED when the id is missing or unknown, the session expired, is an admin
+// session, belongs to another org (a session is worth nothing outside its org), or its
+// integration was deleted or turned off (noticed within the integration cache's 30 s).
+func (s *Service) MemberSession(ctx context.Context, org, sessionID string) (forgelink.Session, error) {
+	if sessionID == "" || len(sessionID) > 256 {
+		return forgelink.Session{}, errNotSignedIn
+	}
+	sess, err := s.store.GetSession(ctx, hashToken(sessionID))
+	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
+		return forgelink.Session{}, errNotSignedIn
+	} else if err != nil {
+		return forgelink.Session{}, err
+	}
+	if sess.Kind != forgelink.SessionMember || sess.Org != org || !s.now().Before(sess.ExpiresAt) {
+		return forgelink.Session{}, errNotSignedIn
+	}
+	in, err := s.cachedIntegration(ctx, org, sess.IntegrationID)
+	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND || (err == nil && in.Status != forgelink.StatusActive) {
+		return forgelink.Session{}, errNotSignedIn
+	} else if err != nil {
+		return forgelink.Session{}, err
+	}
+	return sess, nil
+}
+
+// SignOut ends the member session sessionID of org and audits it; EUNAUTHORIZED when it
+// is not a valid member session of org (nothing changes then).
+func (s *Service) SignOut(ctx context.Context, org, sessionID string) error {
+	sess, err := s.MemberSession(ctx, org, sessionID)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteSession(ctx, sess.Hash); err != nil && forgelink.ErrorCode(err) != forgelink.ENOTFOUND {
+		return err
+	}
+	if err := s.store.PutAudit(ctx, forgelink.AuditRecord{
+		Org: org, Time: s.now().UTC(), Actor: "gitlab:" + sess.User.Username,
+		Action: forgelink.AuditSignOut, IntegrationID: sess.IntegrationID,
+	}); err != nil {
+		// The session is gone either way; a missing sign-out record is logged, not shown.
+		s.log.ErrorContext(ctx, "could not audit sign-out", "org", org, "error", err.Error())
+	}
+	s.log.InfoContext(ctx, "member signed out", "org", org, "integration", sess.IntegrationID, "gitlab_user_id", sess.User.ID)
+	return nil
+}
+
+// SignInLink is one way to sign in to an org, for its home page.
+type SignInLink struct {
+	IntegrationID string
+	Name          string
+	Host          string
+	URL           string // the login link
+}
+
+// OrgHome is what the org's home page shows.
+type OrgHome struct {
+	Org forgelink.Org
+	// Session is the visitor's member session of this org; nil when not signed in here.
+	Session *forgelink.Session
+	// Links are the org's sign-in links (active integrations), listed only when the
+	// visitor is not signed in.
+	Links []SignInLink
+}
+
+// Home returns the org home for a visitor presenting sessionID ("" for none): ENOTFOUND
+// for an unknown org; a session of another org counts as none.
+func (s *Service) Home(ctx context.Context, base, org, sessionID string) (OrgHome, error) {
+	o, err := s.store.GetOrg(ctx, org)
+	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
+		return OrgHome{}, forgelink.Wrap(forgelink.ENOTFOUND, err, "There is no organization %q.", org)
+	} else if err != nil {
+		return OrgHome{}, err
+	}
+	home := OrgHome{Org: o}
+	if sessionID != "" {
+		sess, err := s.MemberSession(ctx, org, sessionID)
+		if err == nil {
+			home.Session = &sess
+			return home, nil
+		} else if forgelink.ErrorCode(err) != forgelink.EUNAUTHORIZED {
+			return OrgHome{}, err
+		}
+	}
+	ins, err := s.store.ListIntegrations(ctx, org)
+	if err != nil {
+		return OrgHome{}, err
+	}
+	for _, in := range ins {
+		if in.Status != forgelink.StatusActive {
+			continue
+		}
+		home.Links = append(home.Links, SignInLink{
+			IntegrationID: in.ID, Name: signInName(in), Host: in.Host(), URL: LoginURL(base, org, in.ID),
+		})
+	}
+	return home, nil
+}

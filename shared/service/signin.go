@@ -1,0 +1,299 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"golang.org/x/oauth2"
+
+	"github.com/forgelink/forgelink/shared/forgelink"
+	"github.com/forgelink/forgelink/shared/returnto"
+)
+
+// LoginState is what a started sign-in keeps in the browser. The web layer seals it into
+// the state cookie (encrypted, integrity-checked, 10 minutes) and hands it back, opened,
+// to FinishLogin. Nothing of it is stored server-side.
+type LoginState struct {
+	State         string `json:"s"`
+	Verifier      string `json:"v"`
+	Org           string `json:"o"`
+	IntegrationID string `json:"i"`
+	ReturnTo      string `json:"r,omitempty"`
+}
+
+// LoginStart is the outcome of StartLogin.
+type LoginStart struct {
+	// AuthURL is GitLab's /oauth/authorize URL to redirect the browser to.
+	AuthURL string
+	// State goes into the state cookie.
+	State LoginState
+}
+
+// Sign-in failures that the pages tell apart (compare with errors.Is). Their messages
+// are the whole story for the user; the cause is logged by the service.
+var (
+	ErrLoginExpired = forgelink.Errorf(forgelink.EEXPIRED,
+		"Your sign-in attempt expired or was not started here. Sign-in links work for 10 minutes, in the browser that opened them. Please start again.")
+	ErrLoginCancelled = forgelink.Errorf(forgelink.EDENIED,
+		"You cancelled the sign-in at GitLab, so you were not signed in.")
+	ErrAccountNotActive = forgelink.Errorf(forgelink.EDENIED,
+		"Your GitLab account is not active (it may be blocked or deactivated), so it cannot be used to sign in. Ask your GitLab administrator.")
+)
+
+// maxReturnTo bounds return_to: it travels in the state cookie (browsers keep ~4 KiB).
+const maxReturnTo = 1024
+
+// OrgHomePath is where a sign-in lands without return_to.
+func OrgHomePath(org string) string { return "/orgs/" + org }
+
+// StartLogin begins a sign-in through integration id of org: it checks the integration
+// (ENOTFOUND: unknown org or integration; EPENDING: not active), draws a random state and
+// PKCE verifier and returns GitLab's authorize URL with the state to seal into the cookie.
+// rawReturnTo is cleaned (same-origin absolute path only); an invalid one is ignored.
+// It writes nothing and reads at most the integration item (through the cache).
+func (s *Service) StartLogin(ctx context.Context, base, org, id, rawReturnTo string) (LoginStart, error) {
+	in, err := s.signInIntegration(ctx, org, id, false)
+	if err != nil {
+		return LoginStart{}, err
+	}
+	st := LoginState{
+		State:         randomState(32),
+		Verifier:      oauth2.GenerateVerifier(),
+		Org:           org,
+		IntegrationID: id,
+		ReturnTo:      cleanReturnTo(org, rawReturnTo),
+	}
+	url := s.gitlab.AuthCodeURL(in, CallbackURL(base, org, id), st.State, st.Verifier)
+	return LoginStart{AuthURL: url, State: st}, nil
+}
+
+// cleanReturnTo returns raw when it is a same-origin absolute path, else the org home.
+func cleanReturnTo(org, raw string) string {
+	if raw == "" || len(raw) > maxReturnTo {
+		return OrgHomePath(org)
+	}
+	if clean, ok := returnto.Clean(raw); ok {
+		return clean
+	}
+	return OrgHomePath(org)
+}
+
+// signInIntegration returns integration id of org if people can sign in through it.
+// fresh skips the cache (the callback, which grants sessions, always reads fresh).
+func (s *Service) signInIntegration(ctx context.Context, org, id string, fresh bool) (forgelink.Integration, error) {
+	if org == "" || id == "" || len(org) > 64 || len(id) > 64 {
+		return forgelink.Integration{}, errBadLoginLink
+	}
+	get := s.cachedIntegration
+	if fresh {
+		get = s.freshIntegration
+	}
+	in, err := get(ctx, org, id)
+	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
+		return forgelink.Integration{}, forgelink.Wrap(forgelink.ENOTFOUND, err, "%s", errBadLoginLink.Message)
+	} else if err != nil {
+		return forgelink.Integration{}, err
+	}
+	switch in.Status {
+	case forgelink.StatusActive:
+		return in, nil
+	case forgelink.StatusDisabled:
+		return forgelink.Integration{}, forgelink.Errorf(forgelink.EPENDING,
+			"Sign-in through %s is turned off. Ask your organization admin.", signInName(in))
+	default:
+		return forgelink.Integration{}, forgelink.Errorf(forgelink.EPENDING,
+			"Sign-in through %s is not set up yet. Ask your organization admin to finish setting it up.", signInName(in))
+	}
+}
+
+var errBadLoginLink = forgelink.Errorf(forgelink.ENOTFOUND,
+	"This login link is not valid: the organization or its sign-in method does not exist (any more). Ask your organization admin for the current link.")
+
+func signInName(in forgelink.Integration) string {
+	if in.Name != "" {
+		return in.Name
+	}
+	return in.Host()
+}
+
+// LoginCallback is what arrived at the callback: the path, GitLab's query parameters and
+// the opened state cookie (zero when missing or not openable).
+type LoginCallback struct {
+	Base          string
+	Org           string
+	IntegrationID string
+	// Code, State and Error are GitLab's query parameters (error_description is not
+	// shown: it is free text anyone can put into a link).
+	Code  string
+	State string
+	Error string
+	// Cookie is the opened state cookie; the zero value means none or expired.
+	Cookie LoginState
+	// PreviousSessionID is the member session id the browser presented, if any; it is
+	// ended at sign-in (rotation).
+	PreviousSessionID string
+}
+
+// SignedIn is the outcome of a finished sign-in.
+type SignedIn struct {
+	// SessionID goes into the session cookie; only its hash is stored.
+	SessionID string
+	Session   forgelink.Session
+	// ReturnTo is where to send the browser: a same-origin path.
+	ReturnTo string
+}
+
+var oauthErrorCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
+
+// FinishLogin completes a sign-in: it checks GitLab's answer against the state cookie
+// (state, org and integration must match: mix-up defence), exchanges the code with PKCE,
+// reads the GitLab user once (the access token is then dropped), refuses users who are
+// not active, upserts the member, starts a 12-hour member session (ending the one the
+// browser had), and audits the sign-in.
+func (s *Service) FinishLogin(ctx context.Context, cb LoginCallback) (SignedIn, error) {
+	if cb.Error != "" {
+		return SignedIn{}, s.gitlabRefusal(ctx, cb)
+	}
+	if err := s.checkLoginState(ctx, cb); err != nil {
+		return SignedIn{}, err
+	}
+	in, err := s.signInIntegration(ctx, cb.Org, cb.IntegrationID, true)
+	if err != nil {
+		return SignedIn{}, err
+	}
+	if cb.Code == "" || len(cb.Code) > 1024 {
+		return SignedIn{}, forgelink.Errorf(forgelink.EMALFORMED, "GitLab did not send a sign-in code. Please start again.")
+	}
+	secret, err := s.clientSecret(ctx, in)
+	switch forgelink.ErrorCode(err) {
+	case "":
+	case forgelink.ENOTFOUND:
+		return SignedIn{}, forgelink.Wrap(forgelink.EPENDING, err,
+			"Sign-in through %s is not set up completely (its client secret is missing). Ask your organization admin to save the integration again.", signInName(in))
+	case forgelink.EUNAVAILABLE:
+		return SignedIn{}, err
+	default:
+		return SignedIn{}, forgelink.Wrap(forgelink.EUNAVAILABLE, err, "Sign-in is temporarily unavailable. Please try again in a moment.")
+	}
+
+	redirectURL := CallbackURL(cb.Base, cb.Org, cb.IntegrationID)
+	token, err := s.gitlab.Exchange(ctx, in, secret, redirectURL, cb.Code, cb.Cookie.Verifier)
+	if err != nil {
+		return SignedIn{}, gitlabFailure(in, err)
+	}
+	user, err := s.gitlab.User(ctx, in, token)
+	if err != nil {
+		return SignedIn{}, gitlabFailure(in, err)
+	}
+	if user.ID <= 0 || user.Username == "" {
+		return SignedIn{}, gitlabFailure(in, fmt.Errorf("GitLab user without id or username"))
+	}
+	if user.State != "active" {
+		s.log.InfoContext(ctx, "sign-in refused: GitLab user not active",
+			"org", cb.Org, "integration", in.ID, "gitlab_user_id", user.ID, "state", user.State)
+		return SignedIn{}, ErrAccountNotActive
+	}
+
+	now := s.now().UTC()
+	if err := s.store.PutMember(ctx, forgelink.Member{
+		Org: cb.Org, IntegrationID: in.ID, User: user, FirstSeenAt: now, LastSeenAt: now,
+	}); err != nil {
+		return SignedIn{}, err
+	}
+	sid, hash := newToken()
+	sess := forgelink.Session{
+		Hash:          hash,
+		Kind:          forgelink.SessionMember,
+		Org:           cb.Org,
+		IntegrationID: in.ID,
+		GitLabHost:    in.Host(),
+		User:          user,
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(forgelink.SessionTTL),
+	}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return SignedIn{}, err
+	}
+	err = s.store.PutAudit(ctx, forgelink.AuditRecord{
+		Org: cb.Org, Time: now, Actor: "gitlab:" + user.Username, Action: forgelink.AuditSignIn,
+		IntegrationID: in.ID, Detail: "GitLab user id " + strconv.FormatInt(user.ID, 10) + " on " + in.Host(),
+	})
+	if err != nil {
+		// Every sign-in is audited: without the record there is no sign-in.
+		_ = s.store.DeleteSession(ctx, hash)
+		return SignedIn{}, err
+	}
+	if cb.PreviousSessionID != "" && len(cb.PreviousSessionID) <= 256 {
+		if err := s.store.DeleteSession(ctx, hashToken(cb.PreviousSessionID)); err != nil {
+			s.log.WarnContext(ctx, "could not end the previous session at sign-in", "error", err.Error())
+		}
+	}
+	s.log.InfoContext(ctx, "member signed in", "org", cb.Org, "integration", in.ID, "gitlab_user_id", user.ID)
+	return SignedIn{SessionID: sid, Session: sess, ReturnTo: cb.Cookie.ReturnTo}, nil
+}
+
+// checkLoginState compares the callback with the state cookie: the cookie must exist and
+// name the org and integration of the callback's path, and state must match (constant
+// time). Every mismatch is the same ErrLoginExpired for the user; the reason is logged.
+func (s *Service) checkLoginState(ctx context.Context, cb LoginCallback) error {
+	c := cb.Cookie
+	reason := ""
+	switch {
+	case c.State == "" || c.Verifier == "":
+		reason = "no state cookie"
+	case cb.State == "":
+		reason = "no state parameter"
+	case subtle.ConstantTimeCompare([]byte(c.State), []byte(cb.State)) != 1:
+		reason = "state mismatch"
+	case c.Org != cb.Org || c.IntegrationID != cb.IntegrationID:
+		reason = "state cookie for another org or integration"
+	default:
+		return nil
+	}
+	s.log.InfoContext(ctx, "sign-in callback refused", "reason", reason, "org", cb.Org, "integration", cb.IntegrationID)
+	return ErrLoginExpired
+}
+
+// gitlabRefusal turns GitLab's error redirect (RFC 6749 §4.1.2.1) into the user's error.
+func (s *Service) gitlabRefusal(ctx context.Context, cb LoginCallback) error {
+	code := cb.Error
+	if !oauthErrorCode.MatchString(code) {
+		code = "invalid_response"
+	}
+	s.log.InfoContext(ctx, "GitLab refused the sign-in", "oauth_error", code, "org", cb.Org, "integration", cb.IntegrationID)
+	switch code {
+	case "access_denied":
+		return ErrLoginCancelled
+	case "server_error", "temporarily_unavailable":
+		return forgelink.Errorf(forgelink.EUPSTREAM,
+			"GitLab could not complete the sign-in (%s). Please try again in a moment.", code)
+	default:
+		return forgelink.Errorf(forgelink.EMALFORMED,
+			"GitLab refused the sign-in request (%s). If this keeps happening, ask your organization admin to check the integration's settings on GitLab.", code)
+	}
+}
+
+// gitlabFailure makes sure a failed GitLab call reaches the user as a 502 that names the
+// GitLab server (the client's EUPSTREAM errors already do), or as the client's EEXPIRED
+// when GitLab rejected the code; anything else becomes such a 502, never a 500.
+func gitlabFailure(in forgelink.Integration, err error) error {
+	switch forgelink.ErrorCode(err) {
+	case forgelink.EUPSTREAM, forgelink.EEXPIRED, forgelink.EUNAVAILABLE:
+		return err
+	}
+	return forgelink.Wrap(forgelink.EUPSTREAM, err,
+		"GitLab at %s did not answer as expected, so the sign-in could not be completed. Please try again in a moment; if it keeps happening, tell your organization admin.",
+		in.URL)
+}
+
+// randomState returns n random bytes, base64url-encoded.
+func randomState(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,76 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/forgelink/forgelink/shared/forgelink"
+)
+
+// TestCheckLoginState covers the state rules directly; the HTTP tests in shared/web walk
+// the same cases through a browser.
+func TestCheckLoginState(t *testing.T) {
+	s, _, _, _, _ := newCacheService(t)
+	good := LoginState{State: "s1", Verifier: "v1", Org: "acme", IntegrationID: "i1"}
+	cases := []struct {
+		name string
+		cb   LoginCallback
+		ok   bool
+	}{
+		{"match", LoginCallback{Org: "acme", IntegrationID: "i1", State: "s1", Cookie: good}, true},
+		{"no cookie", LoginCallback{Org: "acme", IntegrationID: "i1", State: "s1"}, false},
+		{"no state param", LoginCallback{Org: "acme", IntegrationID: "i1", Cookie: good}, false},
+		{"state mismatch", LoginCallback{Org: "acme", IntegrationID: "i1", State: "s2", Cookie: good}, false},
+		{"state prefix", LoginCallback{Org: "acme", IntegrationID: "i1", State: "s", Cookie: good}, false},
+		{"other integration", LoginCallback{Org: "acme", IntegrationID: "i2", State: "s1", Cookie: good}, false},
+		{"other org", LoginCallback{Org: "globex", IntegrationID: "i1", State: "s1", Cookie: good}, false},
+		{"empty everything", LoginCallback{}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.checkLoginState(context.Background(), tc.cb)
+			if tc.ok != (err == nil) {
+				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, ErrLoginExpired) {
+				t.Fatalf("err = %v, want ErrLoginExpired", err)
+			}
+		})
+	}
+}
+
+func TestCleanReturnTo(t *testing.T) {
+	for raw, want := range map[string]string{
+		"":                               "/orgs/acme",
+		"/orgs/acme/x?y=1":               "/orgs/acme/x?y=1",
+		"//evil":                         "/orgs/acme",
+		"https://evil":                   "/orgs/acme",
+		`/\evil`:                         "/orgs/acme",
+		"/%2F%2Fevil":                    "/orgs/acme",
+		"%2F%2Fevil":                     "/orgs/acme",
+		"/%5Cevil":                       "/orgs/acme",
+		"javascript:alert(1)":            "/orgs/acme",
+		"/" + string(make([]byte, 2000)): "/orgs/acme",
+	} {
+		if got := cleanReturnTo("acme", raw); got != want {
+			t.Errorf("cleanReturnTo(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+func TestGitLabRefusal(t *testing.T) {
+	s, _, _, _, _ := newCacheService(t)
+	for code, want := range map[string]string{
+		"access_denied":           forgelink.EDENIED,
+		"server_error":            forgelink.EUPSTREAM,
+		"temporarily_unavailable": forgelink.EUPSTREAM,
+		"invalid_scope":           forgelink.EMALFORMED,
+		"<b>":                     forgelink.EMALFORMED,
+	} {
+		_, err := s.FinishLogin(context.Background(), LoginCallback{Org: "acme", IntegrationID: "i1", Error: code})
+		if forgelink.ErrorCode(err) != want {
+			t.Errorf("error=%s: %v, want %s", code, err, want)
+		}
+	}
+}

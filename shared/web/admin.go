@@ -1,0 +1,93 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/forgelink/forgelink/shared/forgelink"
+	"github.com/forgelink/forgelink/shared/service"
+)
+
+// handleAdminSignIn redeems a one-time admin sign-in link: a new admin browser session
+// (any previous one of this browser ends), then 303 to the integrations list. The token
+// in the URL is never logged (the request log has the route pattern, not the URL), and
+// Referrer-Policy: no-referrer keeps it from leaking onwards.
+func (s *Server) handleAdminSignIn() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		org := r.PathValue("org")
+		sid, err := s.svc.RedeemAdminLink(r.Context(), org, r.URL.Query().Get("token"))
+		if err != nil {
+			s.failPage(w, r, err, errorPage{Title: "This sign-in link does not work"})
+			return
+		}
+		if old := s.cookie(r, cookieAdmin); old != "" {
+			if err := s.svc.EndAdminSession(r.Context(), old); err != nil {
+				s.log.WarnContext(r.Context(), "could not end the previous admin session", "error", err.Error())
+			}
+		}
+		s.setCookie(w, r, cookieAdmin, sid, forgelink.SessionTTL)
+		http.Redirect(w, r, integrationsPath(org), http.StatusSeeOther)
+	})
+}
+
+// adminPage authenticates an admin browser session for the org in the path. It answers
+// the request itself (401 / 403 page) and returns ok false when there is none.
+func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) (actor service.Actor, sessionID string, ok bool) {
+	sessionID = s.cookie(r, cookieAdmin)
+	actor, err := s.svc.AdminSession(r.Context(), r.PathValue("org"), sessionID)
+	if err != nil {
+		page := errorPage{}
+		if forgelink.ErrorCode(err) == forgelink.EUNAUTHORIZED {
+			page.Title = "Please sign in as an admin"
+			page.Message = "You are not signed in as an admin of this org, or your admin session has expired. " +
+				"Ask your operator for a new sign-in link (forgelinkctl sign-in-link " + r.PathValue("org") + ")."
+		}
+		s.failPage(w, r, err, page)
+		return service.Actor{}, "", false
+	}
+	return actor, sessionID, true
+}
+
+// adminForm authenticates a POSTed admin form: session, form body, CSRF token. A missing
+// or wrong CSRF token is a 403 page and nothing changes.
+func (s *Server) adminForm(w http.ResponseWriter, r *http.Request) (service.Actor, string, bool) {
+	actor, sid, ok := s.adminPage(w, r)
+	if !ok {
+		return actor, sid, false
+	}
+	if err := parseForm(r); err != nil {
+		s.failHTML(w, r, err, "")
+		return service.Actor{}, "", false
+	}
+	if !s.checkCSRF(r, sid) {
+		s.failPage(w, r, forgelink.Errorf(forgelink.EFORBIDDEN,
+			"The form had expired or did not come from this site, so nothing was changed. Reload the page and try again."),
+			errorPage{Title: "Form not accepted", ActionURL: integrationsPath(r.PathValue("org")), ActionLabel: "Back to integrations"})
+		return service.Actor{}, "", false
+	}
+	return actor, sid, true
+}
+
+// apiActor authenticates a JSON API request by its bearer token only; cookies are ignored,
+// so the API needs no CSRF defence.
+func (s *Server) apiActor(w http.ResponseWriter, r *http.Request) (service.Actor, bool) {
+	actor, err := s.svc.AuthenticateToken(r.Context(), r.PathValue("org"), bearerToken(r))
+	if err != nil {
+		s.failJSON(w, r, err)
+		return service.Actor{}, false
+	}
+	return actor, true
+}
+
+// bearerToken returns the token of an "Authorization: Bearer <token>" header, or "".
+func bearerToken(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+func integrationsPath(org string) string { return "/orgs/" + org + "/settings/integrations" }
+
+func integrationPath(org, id string) string { return integrationsPath(org) + "/" + id }

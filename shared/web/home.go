@@ -1,0 +1,102 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/forgelink/forgelink/shared/forgelink"
+	"github.com/forgelink/forgelink/shared/service"
+)
+
+// homePage is the data of home.html.
+type homePage struct {
+	Org     forgelink.Org
+	Session *forgelink.Session
+	CSRF    string
+	Links   []service.SignInLink
+}
+
+// handleOrgHome is GET /orgs/{org}: who is signed in, or the org's sign-in links.
+func (s *Server) handleOrgHome() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		org := r.PathValue("org")
+		sid := s.cookie(r, cookieSession)
+		home, err := s.svc.Home(r.Context(), s.base(r), org, sid)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		page := homePage{Org: home.Org, Session: home.Session, Links: home.Links}
+		if home.Session != nil {
+			page.CSRF = s.csrfToken(sid)
+		}
+		s.render(w, r, http.StatusOK, "home.html", page)
+	})
+}
+
+// sessionJSON is the whoami shape of DESIGN.md.
+type sessionJSON struct {
+	Org           string   `json:"org"`
+	User          userJSON `json:"user"`
+	IntegrationID string   `json:"integration_id"`
+	GitLabHost    string   `json:"gitlab_host"`
+	ExpiresAt     string   `json:"expires_at"`
+}
+
+type userJSON struct {
+	ID        int64  `json:"id"`
+	Username  string `json:"username"`
+	Name      string `json:"name"`
+	Email     string `json:"email"`
+	AvatarURL string `json:"avatar_url"`
+}
+
+// handleAPISession is GET /api/v1/orgs/{org}/session: the member session cookie's whoami,
+// 401 without a member session of this org.
+func (s *Server) handleAPISession() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		org := r.PathValue("org")
+		sess, err := s.svc.MemberSession(r.Context(), org, s.cookie(r, cookieSession))
+		if err != nil {
+			s.failJSON(w, r, err)
+			return
+		}
+		u := sess.User
+		writeJSON(w, http.StatusOK, sessionJSON{
+			Org:           sess.Org,
+			User:          userJSON{ID: u.ID, Username: u.Username, Name: u.Name, Email: u.Email, AvatarURL: u.AvatarURL},
+			IntegrationID: sess.IntegrationID,
+			GitLabHost:    sess.GitLabHost,
+			ExpiresAt:     sess.ExpiresAt.UTC().Format(time.RFC3339),
+		})
+	})
+}
+
+// handleLogout is POST /orgs/{org}/logout: a member session of this org and its CSRF
+// token are required (403 and nothing changed otherwise).
+func (s *Server) handleLogout() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		org := r.PathValue("org")
+		if err := parseForm(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		sid := s.cookie(r, cookieSession)
+		if !s.checkCSRF(r, sid) {
+			s.failHTML(w, r, forgelink.Errorf(forgelink.EFORBIDDEN,
+				"The sign-out form was not sent from this organization's page, or you are not signed in. Nothing was changed."), "")
+			return
+		}
+		err := s.svc.SignOut(r.Context(), org, sid)
+		if forgelink.ErrorCode(err) == forgelink.EUNAUTHORIZED {
+			s.failHTML(w, r, forgelink.Wrap(forgelink.EFORBIDDEN, err,
+				"You are not signed in to this organization. Nothing was changed."), "")
+			return
+		} else if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.clearCookie(w, r, cookieSession)
+		http.Redirect(w, r, service.OrgHomePath(org), http.StatusSeeOther)
+	})
+}

@@ -1,0 +1,545 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/forgelink/forgelink/shared/apptest"
+	"github.com/forgelink/forgelink/shared/forgelink"
+)
+
+func TestIntegrationsAPI(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+
+	// Create: 201, pending, every field of DESIGN.md.
+	r := e.API(t, http.MethodPost, igAPIPath(e, ""), map[string]string{"platform": "gitlab", "url": e.GitLabURL + "/", "name": "Our GitLab"})
+	igWantStatus(t, r, http.StatusCreated)
+	in := igDecode[igIntegration](t, r)
+	wantCallback := e.URL + "/orgs/" + e.Org + "/login/" + in.ID + "/callback"
+	if in.ID == "" || in.Platform != "gitlab" || in.Name != "Our GitLab" || in.URL != e.GitLabURL || in.Status != "pending" ||
+		in.CallbackURL != wantCallback || in.LoginURL != e.URL+"/orgs/"+e.Org+"/login/"+in.ID ||
+		in.SetupURL != e.GitLabURL+"/-/user_settings/applications" || in.ClientSecretSet || in.Version != 1 {
+		t.Errorf("created: %+v", in)
+	}
+	for _, ts := range []string{in.CreatedAt, in.UpdatedAt} {
+		if _, err := time.Parse(time.RFC3339, ts); err != nil || !strings.HasSuffix(ts, "Z") {
+			t.Errorf("timestamp %q is not RFC 3339 UTC", ts)
+		}
+	}
+	for _, key := range []string{`"id"`, `"platform"`, `"name"`, `"url"`, `"status"`, `"callback_url"`, `"setup_url"`, `"login_url"`, `"created_at"`, `"updated_at"`, `"client_secret_set"`, `"ca_bundle_set"`, `"version"`} {
+		if !strings.Contains(r.Body, key) {
+			t.Errorf("create response lacks %s", key)
+		}
+	}
+	if r.Header.Get("Location") != igAPIPath(e, "/"+in.ID) {
+		t.Errorf("Location %q", r.Header.Get("Location"))
+	}
+
+	// List and get.
+	r = e.API(t, http.MethodGet, igAPIPath(e, ""), nil)
+	igWantStatus(t, r, http.StatusOK)
+	list := igDecode[struct {
+		Integrations []igIntegration `json:"integrations"`
+	}](t, r)
+	if len(list.Integrations) != 1 || list.Integrations[0].ID != in.ID {
+		t.Errorf("list: %s", r.Body)
+	}
+	r = e.API(t, http.MethodGet, igAPIPath(e, "/"+in.ID), nil)
+	igWantStatus(t, r, http.StatusOK)
+	if r.Header.Get("ETag") != `"1"` {
+		t.Errorf("ETag %q", r.Header.Get("ETag"))
+	}
+
+	// Save credentials: 200 active, the secret never echoed.
+	creds := igNewApp(e, in.CallbackURL)
+	r = e.API(t, http.MethodPatch, igAPIPath(e, "/"+in.ID), map[string]string{"client_id": creds.ClientID, "client_secret": creds.Secret})
+	igWantStatus(t, r, http.StatusOK)
+	igNoSecretIn(t, r, creds.Secret)
+	saved := igDecode[igIntegration](t, r)
+	if saved.Status != "active" || !saved.ClientSecretSet || saved.SecretUpdatedAt == nil || saved.ClientID != creds.ClientID || saved.Version != 3 { // a save is a lease write and the activation
+		t.Errorf("saved: %s", r.Body)
+	}
+	stored, _ := e.App.Store.GetIntegration(context.Background(), e.Org, in.ID)
+	if got, err := e.App.Secrets.GetSecret(context.Background(), forgelink.SecretRef{ARN: stored.SecretARN, Version: stored.SecretVersion}); err != nil || got != creds.Secret {
+		t.Errorf("stored secret: %v", err)
+	}
+	if names := igSecretNames(t, e); len(names) != 1 || names[0] != e.Prefix+e.Org+"/"+in.ID {
+		t.Errorf("secret names %v", names)
+	}
+
+	// Name alone, CA bundle alone, version via If-Match.
+	r = e.API(t, http.MethodPatch, igAPIPath(e, "/"+in.ID), map[string]string{"name": "Renamed"})
+	igWantStatus(t, r, http.StatusOK)
+	if got := igDecode[igIntegration](t, r); got.Name != "Renamed" || got.Status != "active" || got.Version != 4 {
+		t.Errorf("renamed: %s", r.Body)
+	}
+	req := igBearer(e, http.MethodPatch, igAPIPath(e, "/"+in.ID), "application/json", `{"name":"Stale"}`)
+	req.Header.Set("If-Match", `"2"`)
+	r = apptest.Do(t, http.DefaultClient, req)
+	igWantStatus(t, r, http.StatusConflict)
+	r = e.API(t, http.MethodPatch, igAPIPath(e, "/"+in.ID), map[string]any{"name": "Stale", "version": 1})
+	igWantStatus(t, r, http.StatusConflict)
+
+	// Replace the secret: a second application's credentials.
+	creds2 := igNewApp(e, in.CallbackURL)
+	r = e.API(t, http.MethodPatch, igAPIPath(e, "/"+in.ID), map[string]any{"client_id": creds2.ClientID, "client_secret": creds2.Secret, "version": 4})
+	igWantStatus(t, r, http.StatusOK)
+	igNoSecretIn(t, r, creds.Secret, creds2.Secret)
+
+	// Audit trail.
+	r = e.API(t, http.MethodGet, igAPIPath(e, "/"+in.ID+"/audit"), nil)
+	igWantStatus(t, r, http.StatusOK)
+	audit := igDecode[struct {
+		Audit []struct{ Time, Actor, Action, IntegrationID, Detail string } `json:"audit"`
+	}](t, r)
+	var actions []string
+	for _, a := range audit.Audit {
+		actions = append(actions, a.Action)
+		if !strings.HasPrefix(a.Actor, "token:") || a.Time == "" {
+			t.Errorf("audit record %+v", a)
+		}
+	}
+	if got := strings.Join(actions, ","); got != "integration.secret_replaced,integration.updated,integration.saved,integration.created" {
+		t.Errorf("audit actions %s", got)
+	}
+	igNoSecretIn(t, r, creds.Secret, creds2.Secret)
+
+	// Delete: 204, item and secret gone, trail still readable.
+	r = e.API(t, http.MethodDelete, igAPIPath(e, "/"+in.ID), nil)
+	igWantStatus(t, r, http.StatusNoContent)
+	if len(igStored(t, e)) != 0 || len(igSecretNames(t, e)) != 0 {
+		t.Errorf("delete left %v / %v", igStored(t, e), igSecretNames(t, e))
+	}
+	igWantStatus(t, e.API(t, http.MethodGet, igAPIPath(e, "/"+in.ID), nil), http.StatusNotFound)
+	igWantStatus(t, e.API(t, http.MethodDelete, igAPIPath(e, "/"+in.ID), nil), http.StatusNotFound)
+	r = e.API(t, http.MethodGet, igAPIPath(e, "/"+in.ID+"/audit"), nil)
+	if !strings.Contains(r.Body, "integration.deleted") {
+		t.Errorf("no delete record: %s", r.Body)
+	}
+	igWantStatus(t, e.API(t, http.MethodGet, igAPIPath(e, "/nosuchid/audit"), nil), http.StatusNotFound)
+	igNoLeak(t, e, creds.Secret, creds2.Secret)
+}
+
+func TestIntegrationsAPIOneShotCreate(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	// GitLab checks the redirect URI only with a real code, so an application registered
+	// before the integration id is known passes the credential check, as on real GitLab.
+	creds := igNewApp(e, e.URL+"/orgs/"+e.Org+"/login/pending/callback")
+	create := func(secret string) apptest.Response {
+		return e.API(t, http.MethodPost, igAPIPath(e, ""), map[string]string{
+			"platform": "gitlab", "url": e.GitLabURL, "client_id": creds.ClientID, "client_secret": secret,
+		})
+	}
+
+	// A failed one-shot create leaves nothing: wrong secret, GitLab down.
+	r := create("wrong-secret-value")
+	igWantStatus(t, r, http.StatusUnprocessableEntity)
+	if f := igDecode[igError](t, r).Error.Fields; f["client_secret"] == "" {
+		t.Errorf("fields %v", f)
+	}
+	igNoSecretIn(t, r, "wrong-secret-value")
+	e.GitLab.SetFault(igDown())
+	r = create(creds.Secret)
+	e.GitLab.SetFault(igHealthy())
+	igWantStatus(t, r, http.StatusBadGateway)
+	if msg := igDecode[igError](t, r).Error.Message; !strings.Contains(msg, e.GitLabURL) {
+		t.Errorf("502 message does not name the URL: %q", msg)
+	}
+	if n, names := len(igStored(t, e)), igSecretNames(t, e); n != 0 || len(names) != 0 {
+		t.Errorf("failed creates left %d integrations and secrets %v", n, names)
+	}
+
+	// Success: 201 active at once; the URL was free again.
+	r = create(creds.Secret)
+	igWantStatus(t, r, http.StatusCreated)
+	in := igDecode[igIntegration](t, r)
+	if in.Status != "active" || !in.ClientSecretSet || in.Name != strings.TrimPrefix(e.GitLabURL, "http://") {
+		t.Errorf("one-shot create: %s", r.Body)
+	}
+	igNoSecretIn(t, r, creds.Secret)
+	if n, names := len(igStored(t, e)), igSecretNames(t, e); n != 1 || len(names) != 1 {
+		t.Errorf("%d integrations, secrets %v", n, names)
+	}
+	r = e.API(t, http.MethodGet, igAPIPath(e, "/"+in.ID+"/audit"), nil)
+	if !strings.Contains(r.Body, "integration.created") || !strings.Contains(r.Body, "integration.saved") {
+		t.Errorf("audit: %s", r.Body)
+	}
+	igNoLeak(t, e, creds.Secret, "wrong-secret-value")
+}
+
+func TestIntegrationsAPIErrors(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	e.App.Service.SetAdminWriteLimit(1000, 1000)
+	pending := e.PendingIntegration(t, "")
+	ctx := context.Background()
+	if _, err := e.App.Service.EnsureOrg(ctx, "beta", "Beta"); err != nil {
+		t.Fatal(err)
+	}
+	betaToken, err := e.App.Service.CreateAdminToken(ctx, "beta", "test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	type check struct {
+		name        string
+		method      string
+		path        string
+		token       string // "" = the org's token; "-" = none
+		contentType string
+		body        string
+		status      int
+		code        string
+	}
+	big := `{"name":"` + strings.Repeat("a", 70<<10) + `"}`
+	checks := []check{
+		{"malformed JSON", "POST", "", "", "application/json", `{"platform":`, 400, "malformed"},
+		{"wrong JSON type", "POST", "", "", "application/json", `{"url":42}`, 400, "malformed"},
+		{"no token", "GET", "", "-", "", "", 401, "unauthorized"},
+		{"bad token", "GET", "", "not-a-token", "", "", 401, "unauthorized"},
+		{"other org's token", "GET", "", betaToken, "", "", 403, "forbidden"},
+		{"other org's token on an id", "PATCH", "/" + pending.ID, betaToken, "application/json", `{"name":"x"}`, 403, "forbidden"},
+		{"unknown id", "GET", "/nosuchid", "", "", "", 404, "not_found"},
+		{"unknown id patch", "PATCH", "/nosuchid", "", "application/json", `{"name":"x"}`, 404, "not_found"},
+		{"duplicate URL", "POST", "", "", "application/json", `{"platform":"gitlab","url":"` + e.GitLabURL + `/"}`, 409, "conflict"},
+		{"stale version", "PATCH", "/" + pending.ID, "", "application/json", `{"name":"x","version":7}`, 409, "conflict"},
+		{"too large", "POST", "", "", "application/json", big, 413, "too_large"},
+		{"form body", "POST", "", "", "application/x-www-form-urlencoded", "url=x", 415, "unsupported"},
+		{"no content type", "PATCH", "/" + pending.ID, "", "", `{"name":"x"}`, 415, "unsupported"},
+		{"empty patch", "PATCH", "/" + pending.ID, "", "application/json", `{}`, 422, "invalid"},
+		{"url change", "PATCH", "/" + pending.ID, "", "application/json", `{"url":"https://gitlab.example.org"}`, 422, "invalid"},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(c.method, e.URL+igAPIPath(e, c.path), strings.NewReader(c.body))
+			if c.contentType != "" {
+				req.Header.Set("Content-Type", c.contentType)
+			}
+			switch c.token {
+			case "":
+				req.Header.Set("Authorization", "Bearer "+e.AdminToken)
+			case "-":
+			default:
+				req.Header.Set("Authorization", "Bearer "+c.token)
+			}
+			r := apptest.Do(t, http.DefaultClient, req)
+			igWantStatus(t, r, c.status)
+			if got := igDecode[igError](t, r).Error.Code; got != c.code {
+				t.Errorf("code %q, want %q", got, c.code)
+			}
+			if c.status == 401 && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("401 without WWW-Authenticate")
+			}
+		})
+	}
+
+	// A browser's admin cookie does not authenticate the API.
+	c := e.AdminClient(t)
+	req, _ := http.NewRequest(http.MethodGet, e.URL+igAPIPath(e, ""), nil)
+	igWantStatus(t, apptest.Do(t, c, req), http.StatusUnauthorized)
+
+	// 422 with the field of every validation rule.
+	ok := e.GitLabURL + "/v"
+	longSecret := strings.Repeat("s", 257)
+	invalid := []struct {
+		name  string
+		body  map[string]any
+		field string
+	}{
+		{"platform missing", map[string]any{"url": ok}, "platform"},
+		{"platform github", map[string]any{"platform": "github", "url": ok}, "platform"},
+		{"url missing", map[string]any{"platform": "gitlab"}, "url"},
+		{"url empty", map[string]any{"platform": "gitlab", "url": ""}, "url"},
+		{"url not http", map[string]any{"platform": "gitlab", "url": "ftp://gitlab.example.com"}, "url"},
+		{"loopback", map[string]any{"platform": "gitlab", "url": "https://127.0.0.1"}, "url"},
+		{"decimal loopback", map[string]any{"platform": "gitlab", "url": "https://2130706433"}, "url"},
+		{"hex loopback", map[string]any{"platform": "gitlab", "url": "https://0x7f.1"}, "url"},
+		{"ipv6 loopback", map[string]any{"platform": "gitlab", "url": "https://[::1]"}, "url"},
+		{"metadata", map[string]any{"platform": "gitlab", "url": "https://169.254.169.254"}, "url"},
+		{"private", map[string]any{"platform": "gitlab", "url": "https://10.0.0.1"}, "url"},
+		{"localhost", map[string]any{"platform": "gitlab", "url": "https://localhost"}, "url"},
+		{"plain http", map[string]any{"platform": "gitlab", "url": "http://gitlab.example.com"}, "url"},
+		{"userinfo", map[string]any{"platform": "gitlab", "url": "https://user:pw@gitlab.example.com"}, "url"},
+		{"query", map[string]any{"platform": "gitlab", "url": "https://gitlab.example.com/?a=b"}, "url"},
+		{"fragment", map[string]any{"platform": "gitlab", "url": "https://gitlab.example.com/#x"}, "url"},
+		{"name too long", map[string]any{"platform": "gitlab", "url": ok, "name": strings.Repeat("n", 101)}, "name"},
+		{"name markup", map[string]any{"platform": "gitlab", "url": ok, "name": "<script>"}, "name"},
+		{"name control", map[string]any{"platform": "gitlab", "url": ok, "name": "a\x07b"}, "name"},
+		{"client_id odd", map[string]any{"platform": "gitlab", "url": ok, "client_id": "bad id!", "client_secret": "abc"}, "client_id"},
+		{"client_id long", map[string]any{"platform": "gitlab", "url": ok, "client_id": strings.Repeat("a", 129), "client_secret": "abc"}, "client_id"},
+		{"client_id alone", map[string]any{"platform": "gitlab", "url": ok, "client_id": "abc"}, "client_secret"},
+		{"secret alone", map[string]any{"platform": "gitlab", "url": ok, "client_secret": "abc"}, "client_id"},
+		{"secret with space", map[string]any{"platform": "gitlab", "url": ok, "client_id": "abc", "client_secret": "a b c"}, "client_secret"},
+		{"secret long", map[string]any{"platform": "gitlab", "url": ok, "client_id": "abc", "client_secret": longSecret}, "client_secret"},
+		{"ca bundle", map[string]any{"platform": "gitlab", "url": ok, "ca_bundle": "not a certificate"}, "ca_bundle"},
+	}
+	for _, c := range invalid {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.API(t, http.MethodPost, igAPIPath(e, ""), c.body)
+			igWantStatus(t, r, http.StatusUnprocessableEntity)
+			if f := igDecode[igError](t, r).Error.Fields; f[c.field] == "" {
+				t.Errorf("no message for %s: %s", c.field, r.Body)
+			}
+			igNoSecretIn(t, r, "a b c", longSecret)
+		})
+	}
+	// The same rules on PATCH.
+	r := e.API(t, http.MethodPatch, igAPIPath(e, "/"+pending.ID), map[string]any{"client_id": "abc", "client_secret": ""})
+	igWantStatus(t, r, http.StatusUnprocessableEntity)
+	if len(igStored(t, e)) != 1 {
+		t.Errorf("validation failures created integrations")
+	}
+}
+
+func TestIntegrationsAPIGitLabUnreachable(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	in := e.PendingIntegration(t, "")
+	creds := igNewApp(e, in.CallbackURL)
+	for _, fault := range []string{"down", "error500", "malformed"} {
+		t.Run(fault, func(t *testing.T) {
+			f := igDown()
+			switch fault {
+			case "error500":
+				f = igFault500()
+			case "malformed":
+				f = igFaultMalformed()
+			}
+			e.GitLab.SetFault(f)
+			defer e.GitLab.SetFault(igHealthy())
+			r := e.API(t, http.MethodPatch, igAPIPath(e, "/"+in.ID), map[string]string{"client_id": creds.ClientID, "client_secret": creds.Secret})
+			igWantStatus(t, r, http.StatusBadGateway)
+			if msg := igDecode[igError](t, r).Error.Message; !strings.Contains(msg, e.GitLabURL) {
+				t.Errorf("502 message does not name the server: %q", msg)
+			}
+			igNoSecretIn(t, r, creds.Secret)
+		})
+	}
+	if got := igStored(t, e)[0]; got.Status != forgelink.StatusPending || len(igSecretNames(t, e)) != 0 {
+		t.Errorf("failed checks stored something: %+v", got)
+	}
+	igNoLeak(t, e, creds.Secret)
+}
+
+// TestIntegrationsAPICompensation injects failures between the secret write and the item
+// write and checks that nothing half-made stays behind.
+func TestIntegrationsAPICompensation(t *testing.T) {
+	t.Run("save: item write fails after a new secret", func(t *testing.T) {
+		e, f := igStartFaulty(t)
+		in := e.PendingIntegration(t, "")
+		creds := igNewApp(e, in.CallbackURL)
+		// The first item write is the save's lease; the second activates the item.
+		f.arm("UpdateIntegration", 2)
+		r := e.API(t, http.MethodPatch, igAPIPath(e, "/"+in.ID), map[string]string{"client_id": creds.ClientID, "client_secret": creds.Secret})
+		igWantStatus(t, r, http.StatusServiceUnavailable)
+		if r.Header.Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
+		}
+		if got := igStored(t, e)[0]; got.Status != forgelink.StatusPending || got.SecretARN != "" {
+			t.Errorf("item %+v", got)
+		}
+		if names := igSecretNames(t, e); len(names) != 0 {
+			t.Errorf("orphan secrets %v", names)
+		}
+		// Retrying works.
+		r = e.API(t, http.MethodPatch, igAPIPath(e, "/"+in.ID), map[string]string{"client_id": creds.ClientID, "client_secret": creds.Secret})
+		igWantStatus(t, r, http.StatusOK)
+	})
+	t.Run("save: the lease write fails, nothing is written", func(t *testing.T) {
+		e, f := igStartFaulty(t)
+		in := e.PendingIntegration(t, "")
+		creds := igNewApp(e, in.CallbackURL)
+		f.arm("UpdateIntegration", 1)
+		r := e.API(t, http.MethodPatch, igAPIPath(e, "/"+in.ID), map[string]string{"client_id": creds.ClientID, "client_secret": creds.Secret})
+		igWantStatus(t, r, http.StatusServiceUnavailable)
+		if got := igStored(t, e)[0]; got.Status != forgelink.StatusPending || got.Version != 1 || len(igSecretNames(t, e)) != 0 {
+			t.Errorf("item %+v, secrets %v", got, igSecretNames(t, e))
+		}
+	})
+	t.Run("save: secret write fails, nothing is activated", func(t *testing.T) {
+		e, f := igStartFaulty(t)
+		in := e.PendingIntegration(t, "")
+		creds := igNewApp(e, in.CallbackURL)
+		f.arm("PutSecret", 1)
+		r := e.API(t, http.MethodPatch, igAPIPath(e, "/"+in.ID), map[string]string{"client_id": creds.ClientID, "client_secret": creds.Secret})
+		igWantStatus(t, r, http.StatusServiceUnavailable)
+		if got := igStored(t, e)[0]; got.Status != forgelink.StatusPending || got.SecretARN != "" || len(igSecretNames(t, e)) != 0 {
+			t.Errorf("item %+v, secrets %v", got, igSecretNames(t, e))
+		}
+	})
+	for _, method := range []string{"PutSecret", "UpdateIntegration"} {
+		t.Run("one-shot create: "+method+" fails", func(t *testing.T) {
+			e, f := igStartFaulty(t)
+			creds := igNewApp(e, e.URL+"/cb")
+			f.arm(method, 1)
+			r := e.API(t, http.MethodPost, igAPIPath(e, ""), map[string]string{"platform": "gitlab", "url": e.GitLabURL, "client_id": creds.ClientID, "client_secret": creds.Secret})
+			igWantStatus(t, r, http.StatusServiceUnavailable)
+			if n, names := len(igStored(t, e)), igSecretNames(t, e); n != 0 || len(names) != 0 {
+				t.Errorf("left %d items and secrets %v", n, names)
+			}
+			// The URL is free again.
+			r = e.API(t, http.MethodPost, igAPIPath(e, ""), map[string]string{"platform": "gitlab", "url": e.GitLabURL, "client_id": creds.ClientID, "client_secret": creds.Secret})
+			igWantStatus(t, r, http.StatusCreated)
+		})
+	}
+	t.Run("replace: item write fails, sign-ins keep the old secret", func(t *testing.T) {
+		e, f := igStartFaulty(t)
+		in, creds := e.ActiveIntegration(t)
+		before, _ := e.App.Store.GetIntegration(context.Background(), e.Org, in.ID)
+		creds2 := igNewApp(e, in.CallbackURL)
+		f.arm("UpdateIntegration", 2)
+		r := e.API(t, http.MethodPatch, igAPIPath(e, "/"+in.ID), map[string]string{"client_id": creds2.ClientID, "client_secret": creds2.Secret})
+		igWantStatus(t, r, http.StatusServiceUnavailable)
+		after, _ := e.App.Store.GetIntegration(context.Background(), e.Org, in.ID)
+		if after.SecretVersion != before.SecretVersion || after.ClientID != creds.ClientID {
+			t.Errorf("item moved: %+v", after)
+		}
+		got, err := e.App.Secrets.GetSecret(context.Background(), forgelink.SecretRef{ARN: after.SecretARN, Version: after.SecretVersion})
+		if err != nil || got != creds.Secret {
+			t.Errorf("the item's secret version is no longer readable: %v", err)
+		}
+	})
+	t.Run("delete: secret delete fails, sweep removes it", func(t *testing.T) {
+		e, f := igStartFaulty(t)
+		in, _ := e.ActiveIntegration(t)
+		f.arm("DeleteSecret", 1)
+		r := e.API(t, http.MethodDelete, igAPIPath(e, "/"+in.ID), nil)
+		igWantStatus(t, r, http.StatusNoContent)
+		if len(igStored(t, e)) != 0 || len(igSecretNames(t, e)) != 1 {
+			t.Fatalf("want the item gone and the secret left")
+		}
+		res, err := e.App.Service.SweepSecrets(context.Background(), false)
+		if err != nil || len(res) != 1 || !res[0].Deleted || len(igSecretNames(t, e)) != 0 {
+			t.Errorf("sweep: %+v %v, left %v", res, err, igSecretNames(t, e))
+		}
+	})
+	t.Run("delete: item delete fails, nothing changes", func(t *testing.T) {
+		e, f := igStartFaulty(t)
+		in, _ := e.ActiveIntegration(t)
+		f.arm("DeleteIntegration", 1)
+		r := e.API(t, http.MethodDelete, igAPIPath(e, "/"+in.ID), nil)
+		igWantStatus(t, r, http.StatusServiceUnavailable)
+		if len(igStored(t, e)) != 1 || len(igSecretNames(t, e)) != 1 {
+			t.Errorf("a failed delete removed something")
+		}
+	})
+	t.Run("crash between secret and item: delete and sweep clean up", func(t *testing.T) {
+		e, _ := igStartFaulty(t)
+		in := e.PendingIntegration(t, "")
+		// A crash after PutSecret: the secret exists, the item is still pending.
+		if _, err := e.App.Secrets.PutSecret(context.Background(), e.Prefix+e.Org+"/"+in.ID, "orphan-value", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.App.Secrets.PutSecret(context.Background(), e.Prefix+e.Org+"/gone", "orphan-value", nil); err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.App.Service.SweepSecrets(context.Background(), true)
+		if err != nil || len(res) != 1 || res[0].Name != e.Prefix+e.Org+"/gone" || res[0].Deleted {
+			t.Errorf("dry run: %+v %v", res, err)
+		}
+		igWantStatus(t, e.API(t, http.MethodDelete, igAPIPath(e, "/"+in.ID), nil), http.StatusNoContent)
+		if _, err := e.App.Service.SweepSecrets(context.Background(), false); err != nil {
+			t.Fatal(err)
+		}
+		if names := igSecretNames(t, e); len(names) != 0 {
+			t.Errorf("left %v", names)
+		}
+	})
+}
+
+// TestIntegrationsAPIConcurrentEdits: concurrent PATCHes based on one version, exactly one
+// wins; without a version, every success is serialised and none is lost.
+func TestIntegrationsAPIConcurrentEdits(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	e.App.Service.SetAdminWriteLimit(1000, 1000)
+	in := e.PendingIntegration(t, "")
+
+	const n = 12
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.API(t, http.MethodPatch, igAPIPath(e, "/"+in.ID), map[string]any{"name": fmt.Sprint("name-", i), "version": 1})
+			statuses[i] = r.StatusCode
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusOK:
+			wins++
+		case http.StatusConflict:
+		default:
+			t.Errorf("status %d", s)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d PATCHes on version 1 won, want exactly 1", wins)
+	}
+	got, _ := e.App.Store.GetIntegration(context.Background(), e.Org, in.ID)
+	if got.Version != 2 {
+		t.Errorf("version %d, want 2", got.Version)
+	}
+
+	// Concurrent credential saves on one version: one wins, its secret is the stored one.
+	cur := got.Version
+	creds := make([]apptest.Credentials, 4)
+	for i := range creds {
+		creds[i] = igNewApp(e, in.CallbackURL)
+	}
+	results := make([]int, len(creds))
+	for i := range creds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.API(t, http.MethodPatch, igAPIPath(e, "/"+in.ID), map[string]any{"client_id": creds[i].ClientID, "client_secret": creds[i].Secret, "version": cur})
+			results[i] = r.StatusCode
+		}()
+	}
+	wg.Wait()
+	winner := -1
+	for i, s := range results {
+		if s == http.StatusOK {
+			if winner >= 0 {
+				t.Errorf("two saves won")
+			}
+			winner = i
+		} else if s != http.StatusConflict {
+			t.Errorf("status %d", s)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no save won")
+	}
+	got, _ = e.App.Store.GetIntegration(context.Background(), e.Org, in.ID)
+	secret, err := e.App.Secrets.GetSecret(context.Background(), forgelink.SecretRef{ARN: got.SecretARN, Version: got.SecretVersion})
+	if err != nil || secret != creds[winner].Secret || got.ClientID != creds[winner].ClientID {
+		t.Errorf("stored credentials are not the winner's: %v", err)
+	}
+	if names := igSecretNames(t, e); len(names) != 1 {
+		t.Errorf("secrets %v", names)
+	}
+}
+
+func TestIntegrationsAPIRateLimit(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	e.App.Service.SetAdminWriteLimit(3, 1)
+	for i := range 3 {
+		r := e.API(t, http.MethodPost, igAPIPath(e, ""), map[string]string{"platform": "gitlab", "url": e.GitLabURL + "/p" + strconv.Itoa(i)})
+		igWantStatus(t, r, http.StatusCreated)
+	}
+	r := e.API(t, http.MethodPost, igAPIPath(e, ""), map[string]string{"platform": "gitlab", "url": e.GitLabURL + "/p9"})
+	igWantStatus(t, r, http.StatusTooManyRequests)
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 {
+		t.Errorf("Retry-After %q", r.Header.Get("Retry-After"))
+	}
+	// Reads are not limited.
+	igWantStatus(t, e.API(t, http.MethodGet, igAPIPath(e, ""), nil), http.StatusOK)
+}

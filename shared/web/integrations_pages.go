@@ -1,0 +1,279 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/forgelink/forgelink/shared/forgelink"
+	"github.com/forgelink/forgelink/shared/service"
+)
+
+// fieldError is one entry of a form's error summary; Field is the id of its input.
+type fieldError struct{ Field, Label, Message string }
+
+// formLabels orders and names the fields of the integration forms for the error summary.
+var formLabels = []struct{ field, label string }{
+	{"platform", "Platform"},
+	{"url", "Server URL"},
+	{"name", "Display name"},
+	{"client_id", "Application ID"},
+	{"client_secret", "Secret"},
+	{"ca_bundle", "CA bundle"},
+}
+
+func summarize(fields map[string]string) []fieldError {
+	var out []fieldError
+	for _, f := range formLabels {
+		if msg, ok := fields[f.field]; ok {
+			out = append(out, fieldError{Field: f.field, Label: f.label, Message: msg})
+		}
+	}
+	return out
+}
+
+// integrationRow is one line of the list page.
+type integrationRow struct {
+	forgelink.Integration
+	Active   bool
+	LoginURL string
+	EditURL  string
+}
+
+type integrationsListPage struct {
+	Title   string
+	Org     string
+	Rows    []integrationRow
+	Notice  string
+	NewURL  string
+	Signout string
+}
+
+func (s *Server) handleIntegrationsPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, _, ok := s.adminPage(w, r)
+		if !ok {
+			return
+		}
+		list, err := s.svc.ListIntegrations(r.Context(), actor.Org)
+		if err != nil {
+			s.failHTML(w, r, err, "")
+			return
+		}
+		base := s.base(r)
+		page := integrationsListPage{Title: "Integrations", Org: actor.Org, NewURL: integrationsPath(actor.Org) + "/new"}
+		for _, in := range list {
+			page.Rows = append(page.Rows, integrationRow{
+				Integration: in,
+				Active:      in.Status == forgelink.StatusActive,
+				LoginURL:    service.LoginURL(base, in.Org, in.ID),
+				EditURL:     integrationPath(in.Org, in.ID),
+			})
+			// Notices name stored integrations only, never text from the query string.
+			if q := r.URL.Query().Get("saved"); q != "" && q == in.ID {
+				page.Notice = "Integration “" + in.Name + "” is saved and active. Share its login link with your organization."
+			}
+		}
+		if r.URL.Query().Get("deleted") == "1" {
+			page.Notice = "The integration was deleted, together with its client secret."
+		}
+		s.render(w, r, http.StatusOK, "integrations.html", page)
+	})
+}
+
+type newIntegrationPage struct {
+	Title   string
+	Org     string
+	CSRF    string
+	Action  string
+	Cancel  string
+	URL     string
+	Name    string
+	Errors  map[string]string
+	Summary []fieldError
+	Message string
+}
+
+func (s *Server) newPage(org, sid string) newIntegrationPage {
+	return newIntegrationPage{
+		Title: "Add Integration", Org: org, CSRF: s.csrfToken(sid),
+		Action: integrationsPath(org), Cancel: integrationsPath(org), Errors: map[string]string{},
+	}
+}
+
+func (s *Server) handleNewIntegrationPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, sid, ok := s.adminPage(w, r)
+		if !ok {
+			return
+		}
+		s.render(w, r, http.StatusOK, "integrations_new.html", s.newPage(actor.Org, sid))
+	})
+}
+
+func (s *Server) handleCreateIntegrationForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, sid, ok := s.adminForm(w, r)
+		if !ok {
+			return
+		}
+		platform, rawURL, name := r.PostFormValue("platform"), r.PostFormValue("url"), r.PostFormValue("name")
+		in, err := s.svc.CreateIntegration(r.Context(), actor, actor.Org, service.IntegrationInput{
+			Platform: &platform, URL: &rawURL, Name: &name,
+		}, s.base(r))
+		if err != nil {
+			switch forgelink.ErrorCode(err) {
+			case forgelink.EINVALID, forgelink.ECONFLICT, forgelink.ERATELIMITED:
+				_, status := s.prepareFailure(w, r, err)
+				page := s.newPage(actor.Org, sid)
+				page.URL, page.Name = rawURL, name
+				page.Errors = fieldsOrEmpty(err)
+				page.Summary = summarize(page.Errors)
+				page.Message = forgelink.ErrorMessage(err)
+				s.render(w, r, status, "integrations_new.html", page)
+			default:
+				s.failHTML(w, r, err, "")
+			}
+			return
+		}
+		http.Redirect(w, r, integrationPath(in.Org, in.ID), http.StatusSeeOther)
+	})
+}
+
+// integrationEditPage is the setup page of a pending integration and the edit page of an
+// active one. It never carries the secret.
+type integrationEditPage struct {
+	Title         string
+	Org           string
+	CSRF          string
+	In            forgelink.Integration
+	Pending       bool
+	Action        string
+	DeleteAction  string
+	ListURL       string
+	CallbackURL   string
+	SetupURL      string
+	AdminSetupURL string
+	GroupSetupURL string
+	LoginURL      string
+	// Form values (input kept on errors; the secret never).
+	ClientID string
+	Name     string
+	CABundle string
+	Version  int64
+	Errors   map[string]string
+	Summary  []fieldError
+	Message  string
+	Audit    []forgelink.AuditRecord
+}
+
+func (s *Server) editPage(r *http.Request, sid string, in forgelink.Integration) integrationEditPage {
+	base := s.base(r)
+	page := integrationEditPage{
+		Title:         in.Name,
+		Org:           in.Org,
+		CSRF:          s.csrfToken(sid),
+		In:            in,
+		Pending:       in.Status != forgelink.StatusActive,
+		Action:        integrationPath(in.Org, in.ID),
+		DeleteAction:  integrationPath(in.Org, in.ID) + "/delete",
+		ListURL:       integrationsPath(in.Org),
+		CallbackURL:   service.CallbackURL(base, in.Org, in.ID),
+		SetupURL:      service.SetupURL(in),
+		AdminSetupURL: service.AdminSetupURL(in),
+		GroupSetupURL: service.GroupSetupURL(in, "{group}"),
+		LoginURL:      service.LoginURL(base, in.Org, in.ID),
+		ClientID:      in.ClientID,
+		Name:          in.Name,
+		CABundle:      in.CABundle,
+		Version:       in.Version,
+		Errors:        map[string]string{},
+	}
+	if page.Pending {
+		page.Title = "Finish setting up " + in.Name
+	}
+	audit, err := s.svc.ListAudit(r.Context(), in.Org, in.ID, 20)
+	if err != nil {
+		s.log.WarnContext(r.Context(), "audit trail unavailable", "error", err.Error())
+	}
+	page.Audit = audit
+	return page
+}
+
+func (s *Server) handleIntegrationPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, sid, ok := s.adminPage(w, r)
+		if !ok {
+			return
+		}
+		in, err := s.svc.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
+		if err != nil {
+			s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
+			return
+		}
+		s.render(w, r, http.StatusOK, "integrations_edit.html", s.editPage(r, sid, in))
+	})
+}
+
+func (s *Server) handleSaveIntegrationForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, sid, ok := s.adminForm(w, r)
+		if !ok {
+			return
+		}
+		cur, err := s.svc.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
+		if err != nil {
+			s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
+			return
+		}
+		clientID, secret := r.PostFormValue("client_id"), r.PostFormValue("client_secret")
+		name, ca := r.PostFormValue("name"), r.PostFormValue("ca_bundle")
+		version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+		input := service.IntegrationInput{Name: &name, CABundle: &ca, Version: version}
+		// A pending integration needs credentials; an active one keeps its secret unless
+		// a new one is typed.
+		if cur.Status != forgelink.StatusActive || clientID != "" || secret != "" {
+			input.ClientID, input.ClientSecret = &clientID, &secret
+		}
+		in, err := s.svc.UpdateIntegration(r.Context(), actor, actor.Org, cur.ID, input, s.base(r))
+		if err != nil {
+			switch forgelink.ErrorCode(err) {
+			case forgelink.EINVALID, forgelink.EUPSTREAM, forgelink.ECONFLICT, forgelink.ERATELIMITED, forgelink.EUNAVAILABLE:
+				_, status := s.prepareFailure(w, r, err)
+				page := s.editPage(r, sid, cur)
+				page.ClientID, page.Name, page.CABundle = clientID, name, ca
+				if version != 0 {
+					page.Version = version
+				}
+				page.Errors = fieldsOrEmpty(err)
+				page.Summary = summarize(page.Errors)
+				page.Message = forgelink.ErrorMessage(err)
+				s.render(w, r, status, "integrations_edit.html", page)
+			default:
+				s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
+			}
+			return
+		}
+		http.Redirect(w, r, integrationsPath(in.Org)+"?saved="+in.ID, http.StatusSeeOther)
+	})
+}
+
+func (s *Server) handleDeleteIntegrationForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, _, ok := s.adminForm(w, r)
+		if !ok {
+			return
+		}
+		if err := s.svc.DeleteIntegration(r.Context(), actor, actor.Org, r.PathValue("id")); err != nil {
+			s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
+			return
+		}
+		http.Redirect(w, r, integrationsPath(actor.Org)+"?deleted=1", http.StatusSeeOther)
+	})
+}
+
+func fieldsOrEmpty(err error) map[string]string {
+	if f := forgelink.ErrorFields(err); f != nil {
+		return f
+	}
+	return map[string]string{}
+}

@@ -1,0 +1,235 @@
+package web_test
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/forgelink/forgelink/shared/apptest"
+	"github.com/forgelink/forgelink/shared/forgelink"
+)
+
+// TestAdminJourneyHTML walks DESIGN.md's journey steps 1-5 in a browser-like client.
+func TestAdminJourneyHTML(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	c := e.AdminClient(t)
+	list := "/orgs/" + e.Org + "/settings/integrations"
+
+	// 1. Settings → Integrations, Add Integration.
+	r := e.Get(t, c, list)
+	igWantStatus(t, r, http.StatusOK)
+	for _, want := range []string{"<h1>Integrations</h1>", `href="` + list + `/new"`, "Add Integration", "No integrations yet"} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("list page lacks %q", want)
+		}
+	}
+
+	// 2. Platform and server URL.
+	r = e.Get(t, c, list+"/new")
+	igWantStatus(t, r, http.StatusOK)
+	for _, want := range []string{`<option value="gitlab" selected>GitLab Self-Managed</option>`, `<label for="url">`, `<label for="platform">`, `<label for="name">`, "Continue"} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("new page lacks %q", want)
+		}
+	}
+	csrf := apptest.FormValue(r.Body, "csrf_token")
+	if csrf == "" {
+		t.Fatal("new page has no csrf_token")
+	}
+
+	// A refused URL: 422, the field error next to the field and in the summary, input kept.
+	r = e.PostForm(t, c, list, map[string]string{"csrf_token": csrf, "platform": "gitlab", "url": "https://127.0.0.1", "name": "Our GitLab"})
+	igWantStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.Body, `id="url-error"`) || !strings.Contains(r.Body, `class="error-summary"`) || !strings.Contains(r.Body, `href="#url"`) {
+		t.Errorf("422 page lacks field error or summary: %s", r.Body)
+	}
+	if apptest.FormValue(r.Body, "name") != "Our GitLab" || apptest.FormValue(r.Body, "url") != "https://127.0.0.1" {
+		t.Errorf("422 page did not keep the input")
+	}
+
+	// 3. Pending integration and its setup page.
+	r = e.PostForm(t, c, list, map[string]string{"csrf_token": csrf, "platform": "gitlab", "url": e.GitLabURL + "/", "name": ""})
+	igWantStatus(t, r, http.StatusSeeOther)
+	m := igLocationID.FindStringSubmatch(r.Header.Get("Location"))
+	if m == nil {
+		t.Fatalf("create redirected to %q", r.Header.Get("Location"))
+	}
+	id := m[1]
+	callback := e.URL + "/orgs/" + e.Org + "/login/" + id + "/callback"
+
+	r = e.Follow(t, c, r)
+	igWantStatus(t, r, http.StatusOK)
+	for _, want := range []string{
+		`<code id="callback_url">` + callback + `</code>`,
+		`data-copy="callback_url"`,
+		`href="` + e.GitLabURL + `/-/user_settings/applications"`,
+		e.GitLabURL + `/admin/applications/new`,
+		e.GitLabURL + `/groups/{group}/-/settings/applications`,
+		"<code>api</code>", "<code>read_user</code>", "<em>Trusted</em> unchecked", "<em>Confidential</em> checked",
+		`<label for="client_id">`, `<label for="client_secret">`, `type="password" id="client_secret" name="client_secret" value=""`,
+		`autocomplete="off"`, "Save Integration", "integration.created",
+	} {
+		if !strings.Contains(html.UnescapeString(r.Body), want) && !strings.Contains(r.Body, want) {
+			t.Errorf("setup page lacks %q", want)
+		}
+	}
+
+	// Leaving loses nothing: the list shows it pending with "Finish setup".
+	r = e.Get(t, c, list)
+	if !strings.Contains(r.Body, "Finish setup") || !strings.Contains(r.Body, "status-pending") || strings.Contains(r.Body, "<summary class=\"button secondary\">Login link") {
+		t.Errorf("list does not show the pending integration: %s", r.Body)
+	}
+
+	// 4. Save with a wrong secret: field error, input kept, the secret not echoed.
+	creds := igNewApp(e, callback)
+	r = e.Get(t, c, list+"/"+id)
+	csrf = apptest.FormValue(r.Body, "csrf_token")
+	version := apptest.FormValue(r.Body, "version")
+	wrong := "gloas-wrong-secret-0123456789abcdef"
+	r = e.PostForm(t, c, list+"/"+id, map[string]string{"csrf_token": csrf, "version": version, "client_id": creds.ClientID, "client_secret": wrong, "name": "Our GitLab", "ca_bundle": ""})
+	igWantStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.Body, "Application ID or Secret is wrong") || !strings.Contains(r.Body, `id="client_secret-error"`) {
+		t.Errorf("no field error for a wrong secret: %s", r.Body)
+	}
+	if apptest.FormValue(r.Body, "client_id") != creds.ClientID || apptest.FormValue(r.Body, "name") != "Our GitLab" {
+		t.Errorf("input not kept")
+	}
+	igNoSecretIn(t, r, wrong)
+	if in := igStored(t, e)[0]; in.Status != forgelink.StatusPending || in.SecretARN != "" || len(igSecretNames(t, e)) != 0 {
+		t.Errorf("a failed save stored something: %+v", in)
+	}
+
+	// GitLab down: 502 with a message naming the server, input kept.
+	e.GitLab.SetFault(igDown())
+	r = e.PostForm(t, c, list+"/"+id, map[string]string{"csrf_token": csrf, "version": version, "client_id": creds.ClientID, "client_secret": creds.Secret, "name": "Our GitLab"})
+	e.GitLab.SetFault(igHealthy())
+	igWantStatus(t, r, http.StatusBadGateway)
+	if !strings.Contains(r.Body, e.GitLabURL) || apptest.FormValue(r.Body, "client_id") != creds.ClientID {
+		t.Errorf("502 page does not name the server or lost the input: %s", r.Body)
+	}
+	igNoSecretIn(t, r, creds.Secret)
+
+	// The right credentials: 303 to the list with a notice and the Login link.
+	r = e.PostForm(t, c, list+"/"+id, map[string]string{"csrf_token": csrf, "version": version, "client_id": creds.ClientID, "client_secret": creds.Secret, "name": "Our GitLab"})
+	igWantStatus(t, r, http.StatusSeeOther)
+	if loc := r.Header.Get("Location"); loc != list+"?saved="+id {
+		t.Errorf("save redirected to %q", loc)
+	}
+	r = e.Follow(t, c, r)
+	loginURL := e.URL + "/orgs/" + e.Org + "/login/" + id
+	for _, want := range []string{`role="status"`, "Our GitLab", "is saved and active", "Login link", `<code id="login-` + id + `">` + loginURL + `</code>`, `data-copy="login-` + id + `"`, "status-active"} {
+		if !strings.Contains(html.UnescapeString(r.Body), want) {
+			t.Errorf("list after save lacks %q", want)
+		}
+	}
+	igNoSecretIn(t, r, creds.Secret)
+
+	// The edit page of the active integration: secret set, never shown, audit trail.
+	r = e.Get(t, c, list+"/"+id)
+	igWantStatus(t, r, http.StatusOK)
+	for _, want := range []string{"A secret is set", `name="client_secret" value=""`, `<textarea id="ca_bundle"`, "integration.saved", loginURL, "data-confirm="} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("edit page lacks %q", want)
+		}
+	}
+	igNoSecretIn(t, r, creds.Secret)
+
+	// Edit the name alone: the secret stays.
+	csrf, version = apptest.FormValue(r.Body, "csrf_token"), apptest.FormValue(r.Body, "version")
+	r = e.PostForm(t, c, list+"/"+id, map[string]string{"csrf_token": csrf, "version": version, "client_id": "", "client_secret": "", "name": "Renamed", "ca_bundle": ""})
+	igWantStatus(t, r, http.StatusSeeOther)
+	in := igStored(t, e)[0]
+	if in.Name != "Renamed" || in.Status != forgelink.StatusActive || in.SecretARN == "" {
+		t.Errorf("after rename: %+v", in)
+	}
+
+	// Delete with confirmation form: 303 to the list, item and secret gone.
+	r = e.Get(t, c, list+"/"+id)
+	r = e.PostForm(t, c, list+"/"+id+"/delete", map[string]string{"csrf_token": apptest.FormValue(r.Body, "csrf_token")})
+	igWantStatus(t, r, http.StatusSeeOther)
+	r = e.Follow(t, c, r)
+	if !strings.Contains(r.Body, "was deleted") || len(igStored(t, e)) != 0 || len(igSecretNames(t, e)) != 0 {
+		t.Errorf("delete left something: %d integrations, secrets %v", len(igStored(t, e)), igSecretNames(t, e))
+	}
+	r = e.Get(t, c, list+"/"+id)
+	igWantStatus(t, r, http.StatusNotFound)
+	igNoLeak(t, e, creds.Secret, wrong)
+}
+
+func TestAdminPagesNeedSession(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	other := apptest.Start(t, apptest.Options{Org: "other"})
+	_ = other
+	list := "/orgs/" + e.Org + "/settings/integrations"
+
+	anon := e.Client(t)
+	for _, path := range []string{list, list + "/new", list + "/abc"} {
+		r := e.Get(t, anon, path)
+		igWantStatus(t, r, http.StatusUnauthorized)
+		if !strings.Contains(r.Body, "new sign-in link") {
+			t.Errorf("401 page does not say how to sign in: %s", r.Body)
+		}
+	}
+	r := e.PostForm(t, anon, list, map[string]string{"url": e.GitLabURL, "platform": "gitlab"})
+	igWantStatus(t, r, http.StatusUnauthorized)
+
+	// A bad, reused or foreign sign-in link.
+	r = e.Get(t, anon, "/orgs/"+e.Org+"/admin/sign-in?token=nope")
+	igWantStatus(t, r, http.StatusBadRequest)
+	link, _ := e.App.Service.CreateAdminLink(context.Background(), e.Org)
+	r = e.Get(t, anon, "/orgs/"+e.Org+"/admin/sign-in?token="+link)
+	igWantStatus(t, r, http.StatusSeeOther)
+	if r.Header.Get("Location") != list {
+		t.Errorf("sign-in redirected to %q", r.Header.Get("Location"))
+	}
+	r = e.Get(t, e.Client(t), "/orgs/"+e.Org+"/admin/sign-in?token="+link)
+	igWantStatus(t, r, http.StatusBadRequest)
+
+	// An admin session of org acme does not open org "beta" (same app, second org).
+	if _, err := e.App.Service.EnsureOrg(context.Background(), "beta", "Beta"); err != nil {
+		t.Fatal(err)
+	}
+	c := e.AdminClient(t)
+	r = e.Get(t, c, "/orgs/beta/settings/integrations")
+	igWantStatus(t, r, http.StatusForbidden)
+	betaLink, _ := e.App.Service.CreateAdminLink(context.Background(), "beta")
+	r = e.Get(t, e.Client(t), "/orgs/"+e.Org+"/admin/sign-in?token="+betaLink)
+	igWantStatus(t, r, http.StatusForbidden)
+
+	// A member-style cookie value that is not an admin session is refused.
+	igNoLeak(t, e, link, betaLink)
+}
+
+func TestAdminFormsNeedCSRF(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	in := e.PendingIntegration(t, "Keep me")
+	c := e.AdminClient(t)
+	list := "/orgs/" + e.Org + "/settings/integrations"
+	// A token of another admin session of the same org is as wrong as a made-up one.
+	otherPage := e.Get(t, e.AdminClient(t), list+"/new")
+	foreign := apptest.FormValue(otherPage.Body, "csrf_token")
+
+	for _, token := range []string{"", "made-up", foreign} {
+		r := e.PostForm(t, c, list, map[string]string{"csrf_token": token, "platform": "gitlab", "url": e.GitLabURL + "/other"})
+		igWantStatus(t, r, http.StatusForbidden)
+		r = e.PostForm(t, c, list+"/"+in.ID, map[string]string{"csrf_token": token, "name": "Changed", "client_id": "x", "client_secret": "y"})
+		igWantStatus(t, r, http.StatusForbidden)
+		r = e.PostForm(t, c, list+"/"+in.ID+"/delete", map[string]string{"csrf_token": token})
+		igWantStatus(t, r, http.StatusForbidden)
+	}
+	got := igStored(t, e)
+	if len(got) != 1 || got[0].Name != "Keep me" || got[0].Version != 1 {
+		t.Errorf("a refused form changed something: %+v", got)
+	}
+
+	// A form sent as JSON is 415, not a way around CSRF.
+	req, _ := http.NewRequest(http.MethodPost, e.URL+list+"/"+in.ID+"/delete", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	r := apptest.Do(t, c, req)
+	igWantStatus(t, r, http.StatusUnsupportedMediaType)
+	if len(igStored(t, e)) != 1 {
+		t.Error("integration deleted")
+	}
+}
