@@ -5,6 +5,7 @@ package lambdahttp
 
 import (
 	"context"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -22,7 +23,28 @@ type HandlerFunc func(context.Context, events.APIGatewayV2HTTPRequest) (events.A
 // Handler adapts the app's handler for function to Lambda. ProxyWithContext (not Proxy)
 // keeps the API Gateway request context (request id, domain) reachable from the request.
 func Handler(a *app.App, function string) HandlerFunc {
-	return httpadapter.NewV2(a.Handler(function)).ProxyWithContext
+	adapter := httpadapter.NewV2(a.Handler(function))
+	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		resp, err := adapter.ProxyWithContext(ctx, ev)
+		if err != nil {
+			// The adapter could not make a request of the event (a body marked base64 that
+			// is not, a path that is no URL). Returning the error would make API Gateway
+			// answer a bare 500; the contract is a 400 with the JSON error shape.
+			a.Log.WarnContext(ctx, "unreadable event", "route", ev.RouteKey, "error", err.Error())
+			return unreadableEvent, nil
+		}
+		return resp, nil
+	}
+}
+
+var unreadableEvent = events.APIGatewayV2HTTPResponse{
+	StatusCode: http.StatusBadRequest,
+	Headers: map[string]string{
+		"Content-Type":           "application/json; charset=utf-8",
+		"Cache-Control":          "no-store",
+		"X-Content-Type-Options": "nosniff",
+	},
+	Body: `{"error":{"code":"malformed","message":"The request could not be read."}}` + "\n",
 }
 
 // Start builds the app from the environment and serves function until Lambda stops it.

@@ -4,90 +4,28 @@
 package oauth2proxy
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/forgelink/forgelink/infra/toolcache"
 )
 
 // Module is the pinned oauth2-proxy release.
 const Module = "github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6"
 
-// CacheDir is $FORGELINK_CACHE, else <user cache dir>/forgelink/bin.
-func CacheDir() (string, error) {
-	if d := os.Getenv("FORGELINK_CACHE"); d != "" {
-		return d, nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(d, "forgelink", "bin"), nil
-}
-
-var buildMu sync.Mutex
-
-// Binary returns the path of the oauth2-proxy binary, building it on first
-// use (about 40 s). When the build fails, the test is skipped, unless CI is
-// "true", where a missing proof is a failure.
+// Binary returns the path of the oauth2-proxy binary, building it on first use (about
+// 40 s) into the shared tool cache. When the build fails, the test is skipped, unless CI
+// is "true", where a missing proof is a failure.
 func Binary(tb testing.TB) string {
 	tb.Helper()
-	path, err := build()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("oauth2-proxy unavailable: %v", err)
-		}
-		tb.Skipf("oauth2-proxy unavailable (no network?): %v", err)
-	}
-	return path
-}
-
-func build() (string, error) {
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	dir, err := CacheDir()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "oauth2-proxy")
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	// Build into a private folder and rename, so concurrent test binaries
-	// never see a half-written file; run outside the repository with
-	// -mod=mod so our go.mod is never touched.
-	tmp, err := os.MkdirTemp(dir, "build-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "install", Module)
-	cmd.Dir = tmp
-	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=-mod=mod", "GOWORK=off")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go install %s: %v\n%s", Module, err, out.String())
-	}
-	if err := os.Rename(filepath.Join(tmp, "oauth2-proxy"), bin); err != nil {
-		return "", err
-	}
-	return bin, nil
+	return toolcache.Binary(tb, Module, "oauth2-proxy")
 }
 
 // Options for Start.

@@ -1,0 +1,118 @@
+# forgelink — build, run and test. `make run` and `make test` are all a fresh machine needs
+# (besides .ci/run's installs); `sam build` calls the build-<LogicalId> targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO        ?= go
+FUNCTIONS := integrations login callback session
+# Where tests keep the binaries they build (Lambda RIE, oauth2-proxy): $(FORGELINK_CACHE)/bin.
+FORGELINK_CACHE ?= $(HOME)/.cache/forgelink
+export FORGELINK_CACHE
+
+# Pinned test-only tools, built from source with `go install` outside our go.mod.
+RIE_MODULE          := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+OAUTH2_PROXY_MODULE := github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6
+
+TEST_TIMEOUT ?= 8m
+FUZZTIME     ?= 60s
+SHORT_FUZZTIME ?= 5s
+LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
+
+.PHONY: help build run test unit vet fmt-check cfn-lint lint fuzz fuzz-short bench bench-smoke tools clean \
+	build-IntegrationsFunction build-LoginFunction build-CallbackFunction build-SessionFunction
+
+help:
+	@echo "make run         the app on :3000 and the fake GitLab on :8929 (in-memory store)"
+	@echo "make test        vet, gofmt, every test with -race, cfn-lint, short fuzzing"
+	@echo "make build       build/<function>/bootstrap for the host architecture (linux)"
+	@echo "make lint        cfn-lint template.yaml, go vet, gofmt"
+	@echo "make fuzz        each fuzz target for FUZZTIME ($(FUZZTIME))"
+	@echo "make bench       benchmarks"
+	@echo "make tools       build the Lambda RIE and oauth2-proxy into $(FORGELINK_CACHE)/bin"
+	@echo "sam build        calls build-<LogicalId> (linux/arm64 bootstrap per function)"
+
+# --- SAM (BuildMethod: makefile): sam build runs these with ARTIFACTS_DIR set. ---------------
+build-IntegrationsFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o $(ARTIFACTS_DIR)/bootstrap ./functions/integrations
+
+build-LoginFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o $(ARTIFACTS_DIR)/bootstrap ./functions/login
+
+build-CallbackFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o $(ARTIFACTS_DIR)/bootstrap ./functions/callback
+
+build-SessionFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o $(ARTIFACTS_DIR)/bootstrap ./functions/session
+
+# The four bootstraps for this machine's architecture (what the RIE tests run).
+build:
+	@rm -rf build/.out && mkdir -p build/.out
+	GOOS=linux CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o build/.out/ $(addprefix ./functions/,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do mkdir -p build/$$f && mv build/.out/$$f build/$$f/bootstrap && echo "build/$$f/bootstrap"; done
+	@rmdir build/.out
+
+run:
+	$(GO) run ./infra/local
+
+# --- Tests ---------------------------------------------------------------------------------
+test: vet fmt-check cfn-lint unit bench-smoke fuzz-short
+
+unit:
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+# cfn-lint runs the SAM translator too; fall back to the Python module when the script is
+# not on PATH.
+cfn-lint:
+	@if command -v cfn-lint >/dev/null 2>&1; then cfn-lint template.yaml; \
+	else python3 -c 'import sys; from cfnlint.runner import main; sys.argv[0] = "cfn-lint"; sys.exit(main())' template.yaml; fi
+
+lint: cfn-lint vet fmt-check
+
+# Each Fuzz target alone (go test -fuzz takes one target per run). `go test -list` prints a
+# package's targets and then "ok  <package>", so the names are collected until that line.
+define run_fuzz
+	@$(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/ { names = names " " $$1; next } \
+		/^ok[ \t]/ { if (names != "") print $$2 names; names = "" }' | \
+	while read -r pkg targets; do \
+		for t in $$targets; do \
+			echo "fuzz $$pkg $$t ($(1))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(1) "$$pkg" || exit 1; \
+		done; \
+	done
+endef
+
+fuzz-short:
+	$(call run_fuzz,$(SHORT_FUZZTIME))
+
+fuzz:
+	$(call run_fuzz,$(FUZZTIME))
+
+# Side by side with oauth2-proxy, a bare handler and a hello-world Lambda, on loopback;
+# prints the table and writes BENCHMARKS.md (bounded: 5 minutes).
+bench:
+	FORGELINK_BENCH=1 $(GO) test ./bench -run '^(TestBenchReport)$$' -count=1 -v -timeout 5m
+
+# Every Go benchmark once, so none of them rots (part of make test).
+bench-smoke:
+	$(GO) test -run '^$$' -bench . -benchtime=1x ./...
+
+# --- Test-only tools, outside go.mod -------------------------------------------------------
+tools:
+	@mkdir -p $(FORGELINK_CACHE)/bin
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; cd "$$tmp"; \
+	for m in $(RIE_MODULE) $(OAUTH2_PROXY_MODULE); do \
+		echo "go install $$m"; \
+		GOFLAGS=-mod=mod GOWORK=off GOBIN=$(FORGELINK_CACHE)/bin $(GO) install $$m; \
+	done
+
+clean:
+	rm -rf build .aws-sam test-output
