@@ -11,15 +11,16 @@ import (
 	"github.com/forgelink/forgelink/shared/forgelink"
 )
 
-// secret mirrors a Secrets Manager secret with its AWSCURRENT and AWSPREVIOUS versions.
-// Older versions are dropped, so code that pins anything older than the previous version
-// fails here as it eventually would on AWS.
+// secret mirrors a Secrets Manager secret: its versions, newest last. Like Secrets
+// Manager, which removes versions without a staging label only once a secret has more than
+// maxVersions, older versions stay readable by id up to that bound.
 type secret struct {
 	arn      string
 	tags     map[string]string
-	current  version
-	previous *version
+	versions []version
 }
+
+const maxVersions = 100
 
 type version struct{ id, value string }
 
@@ -32,11 +33,12 @@ func (s *Store) PutSecret(ctx context.Context, name, value string, tags map[stri
 	defer s.mu.Unlock()
 	sec, ok := s.secrets[name]
 	if !ok {
-		sec = &secret{arn: fakeARN(name), tags: map[string]string{}, current: v}
+		sec = &secret{arn: fakeARN(name), tags: map[string]string{}}
 		s.secrets[name] = sec
-	} else {
-		prev := sec.current
-		sec.previous, sec.current = &prev, v
+	}
+	sec.versions = append(sec.versions, v)
+	if len(sec.versions) > maxVersions {
+		sec.versions = slices.Delete(sec.versions, 0, len(sec.versions)-maxVersions)
 	}
 	maps.Copy(sec.tags, tags)
 	return forgelink.SecretRef{ARN: sec.arn, Version: v.id}, nil
@@ -45,13 +47,15 @@ func (s *Store) PutSecret(ctx context.Context, name, value string, tags map[stri
 func (s *Store) GetSecret(ctx context.Context, ref forgelink.SecretRef) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sec := s.lookupSecret(ref.ARN)
-	switch {
-	case sec == nil:
-	case ref.Version == "" || ref.Version == sec.current.id:
-		return sec.current.value, nil
-	case sec.previous != nil && ref.Version == sec.previous.id:
-		return sec.previous.value, nil
+	if sec := s.lookupSecret(ref.ARN); sec != nil {
+		if ref.Version == "" {
+			return sec.versions[len(sec.versions)-1].value, nil
+		}
+		for _, v := range sec.versions {
+			if v.id == ref.Version {
+				return v.value, nil
+			}
+		}
 	}
 	return "", forgelink.Errorf(forgelink.ENOTFOUND, "secret not found")
 }

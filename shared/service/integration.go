@@ -151,7 +151,7 @@ func (s *Service) CreateIntegration(ctx context.Context, actor Actor, org string
 
 	// One-shot create: check, store the secret, activate; on any failure remove both, so a
 	// failed create leaves nothing (the id was never shown to anyone).
-	active, err := s.saveCredentials(ctx, item, item, clientID, secret, base, false)
+	active, err := s.saveCredentials(ctx, item, clientID, secret, base)
 	if err != nil {
 		s.undoCreate(ctx, item)
 		return forgelink.Integration{}, err
@@ -240,7 +240,7 @@ func (s *Service) UpdateIntegration(ctx context.Context, actor Actor, org, id st
 		return out, nil
 	}
 
-	out, err := s.saveCredentials(ctx, cur, next, clientID, secret, base, true)
+	out, err := s.saveCredentials(ctx, next, clientID, secret, base)
 	if err != nil {
 		return forgelink.Integration{}, err
 	}
@@ -257,26 +257,19 @@ func (s *Service) UpdateIntegration(ctx context.Context, actor Actor, org, id st
 }
 
 // saveCredentials checks clientID and secret against GitLab, stores the secret, then
-// activates the item: next is cur with the admin's other edits, and cur.Version is the
-// expected version. Nothing is stored when the check fails.
+// activates the item: next carries the admin's other edits and, as Version, the version
+// the change is based on. Nothing is stored when the check fails.
 //
-// claim (saves on an existing item) first bumps the item's version, unchanged, as a lease:
-// of concurrent saves based on one version only one gets past it, so losers never write a
-// secret version that would push the winner's out of Secrets Manager's AWSCURRENT /
-// AWSPREVIOUS labels. Then secret first, item second: when the item write fails, a secret
-// that was created here is deleted again; a new version of an existing secret stays, but
-// the item still names the previous version, so sign-ins keep working.
-func (s *Service) saveCredentials(ctx context.Context, cur, next forgelink.Integration, clientID, secret, base string, claim bool) (forgelink.Integration, error) {
+// Secret first, item second. The item names the exact secret version it uses, so the
+// version written here only takes effect when the item write succeeds: a concurrent save
+// that loses the version check leaves its secret version unreferenced (Secrets Manager
+// keeps up to 100 versions readable by id, so the winner's stays readable even if a loser
+// became AWSCURRENT), and a failed item write leaves sign-ins on the previous version.
+// A secret created here (first save) is deleted again when the item write fails.
+// The version only moves when the save succeeds, so retrying after a failure works.
+func (s *Service) saveCredentials(ctx context.Context, next forgelink.Integration, clientID, secret, base string) (forgelink.Integration, error) {
 	if err := s.gitlab.CheckCredentials(ctx, next, clientID, secret, CallbackURL(base, next.Org, next.ID)); err != nil {
 		return forgelink.Integration{}, err
-	}
-	if claim {
-		cur.Version = next.Version
-		leased, err := s.store.UpdateIntegration(ctx, cur)
-		if err != nil {
-			return forgelink.Integration{}, conflictMessage(err)
-		}
-		next.Version = leased.Version
 	}
 	name := s.secretName(next.Org, next.ID)
 	ref, err := s.secrets.PutSecret(ctx, name, secret, map[string]string{
