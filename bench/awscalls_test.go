@@ -1,0 +1,278 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/forgelink/forgelink/infra/fakegitlab"
+	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/apptest"
+	"github.com/forgelink/forgelink/shared/logging"
+)
+
+// awsCounter is an aws.HTTPClient that records the operation (X-Amz-Target) of every
+// AWS SDK request before passing it on.
+type awsCounter struct {
+	next *http.Client
+	mu   sync.Mutex
+	ops  []string
+}
+
+func newAWSCounter() *awsCounter {
+	return &awsCounter{next: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}, Timeout: 30 * time.Second}}
+}
+
+func (c *awsCounter) Do(req *http.Request) (*http.Response, error) {
+	op := req.Header.Get("X-Amz-Target") // DynamoDB_20120810.PutItem, secretsmanager.GetSecretValue
+	if op == "" {
+		op = "?" + req.Method + " " + req.URL.Path
+	}
+	c.mu.Lock()
+	c.ops = append(c.ops, op)
+	c.mu.Unlock()
+	return c.next.Do(req)
+}
+
+// take returns the operations since the last take.
+func (c *awsCounter) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ops := c.ops
+	c.ops = nil
+	return ops
+}
+
+// awsCalls classifies a phase's operations.
+type awsCalls struct {
+	Ops                 []string
+	DDBReads, DDBWrites int
+	SMReads, SMWrites   int
+	Other               int
+}
+
+var writeOps = map[string]bool{
+	"PutItem": true, "UpdateItem": true, "DeleteItem": true, "BatchWriteItem": true,
+	"TransactWriteItems": true, "CreateTable": true, "UpdateTable": true, "UpdateTimeToLive": true,
+	"CreateSecret": true, "PutSecretValue": true, "UpdateSecret": true, "DeleteSecret": true,
+	"TagResource": true, "UntagResource": true, "RestoreSecret": true, "RotateSecret": true,
+}
+
+func classify(ops []string) awsCalls {
+	c := awsCalls{Ops: ops}
+	for _, op := range ops {
+		service, name, _ := strings.Cut(op, ".")
+		w := writeOps[name]
+		switch {
+		case strings.HasPrefix(service, "DynamoDB_") && w:
+			c.DDBWrites++
+		case strings.HasPrefix(service, "DynamoDB_"):
+			c.DDBReads++
+		case service == "secretsmanager" && w:
+			c.SMWrites++
+		case service == "secretsmanager":
+			c.SMReads++
+		default:
+			c.Other++
+		}
+	}
+	return c
+}
+
+func (c awsCalls) Writes() int { return c.DDBWrites + c.SMWrites }
+
+// opsSummary is "GetItem, PutItem×2" without service prefixes.
+func (c awsCalls) opsSummary() string {
+	counts := map[string]int{}
+	var order []string
+	for _, op := range c.Ops {
+		_, name, ok := strings.Cut(op, ".")
+		if !ok {
+			name = op
+		}
+		if counts[name] == 0 {
+			order = append(order, name)
+		}
+		counts[name]++
+	}
+	var parts []string
+	for _, n := range order {
+		if counts[n] > 1 {
+			parts = append(parts, fmt.Sprintf("%s×%d", n, counts[n]))
+		} else {
+			parts = append(parts, n)
+		}
+	}
+	if len(parts) == 0 {
+		return "—"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// awsPhases are the counted phases of one sign-in.
+var awsPhases = []string{"start", "callback", "home"}
+
+// awsReport is what measureAWSCalls found.
+type awsReport struct {
+	Init   map[string]awsCalls            // per function container: login, callback, session
+	Passes []string                       // "cold", "warm", "warm, same browser"
+	Calls  map[string]map[string]awsCalls // pass → phase → calls
+}
+
+// measureAWSCalls runs forgelink on DynamoDB + Secrets Manager in moto. apptest's
+// application (the integrations function, so to speak) sets up an active integration;
+// then, as under Lambda, the login, callback and session functions each get their own
+// fresh container (app.New over the same table, with the cookie key read from Secrets
+// Manager as template.yaml configures it), whose AWS calls are counted per phase: the
+// first sign-in after start (cold), a second one in a new browser (warm), and a third in
+// the second's browser (warm, with session rotation).
+func measureAWSCalls(t testing.TB) awsReport {
+	t.Helper()
+	ctx := context.Background()
+	env := apptest.Start(t, apptest.Options{AWS: true, GitLab: fakegitlab.Options{AutoApprove: "alice"}})
+	in, _ := env.ActiveIntegration(t)
+	awsCfg := env.Moto.Config(t)
+
+	keyName := env.Prefix + "cookie-key"
+	keyJSON, _ := json.Marshal(map[string]string{"key": env.App.Config.CookieKey})
+	if _, err := secretsmanager.NewFromConfig(awsCfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String(keyName), SecretString: aws.String(string(keyJSON)),
+	}); err != nil {
+		t.Fatalf("create cookie key secret: %v", err)
+	}
+	cfg := env.App.Config
+	cfg.CookieKey, cfg.CookieKeySecret, cfg.LogLevel = "", keyName, "info"
+
+	rep := awsReport{Init: map[string]awsCalls{}, Calls: map[string]map[string]awsCalls{}}
+	counters := map[string]*awsCounter{}
+	handlers := map[string]http.Handler{}
+	for _, fn := range []string{"login", "callback", "session"} {
+		counters[fn] = newAWSCounter()
+		a, err := app.New(ctx, cfg, logging.New(io.Discard, "info"),
+			app.Options{AWSConfig: &awsCfg, AWSHTTPClient: counters[fn], RequireCookieKey: true})
+		if err != nil {
+			t.Fatalf("container for %s: %v", fn, err)
+		}
+		rep.Init[fn] = classify(counters[fn].take())
+		handlers[fn] = a.Handler(fn)
+	}
+	phaseFn := map[string]string{"start": "login", "callback": "callback", "home": "session"}
+
+	loginURL := in.LoginURL
+	if strings.HasPrefix(loginURL, "/") {
+		loginURL = env.URL + loginURL
+	}
+	glClient := env.GitLab.Client()
+	var jar *cookiejar.Jar
+	for i, pass := range []string{"cold", "warm", "warm, same browser"} {
+		if i < 2 {
+			jar, _ = cookiejar.New(nil) // a new browser
+		}
+		glClient.Jar, _ = cookiejar.New(nil)
+		rep.Passes = append(rep.Passes, pass)
+		rep.Calls[pass] = map[string]awsCalls{}
+		for _, c := range counters {
+			c.take()
+		}
+		serve := func(phase, u string, want int) *http.Response {
+			fn := phaseFn[phase]
+			req := httptest.NewRequest(http.MethodGet, u, nil)
+			pu, _ := url.Parse(u)
+			for _, c := range jar.Cookies(pu) {
+				req.AddCookie(c)
+			}
+			rec := httptest.NewRecorder()
+			handlers[fn].ServeHTTP(rec, req)
+			resp := rec.Result()
+			jar.SetCookies(pu, resp.Cookies())
+			rep.Calls[pass][phase] = classify(counters[fn].take())
+			if resp.StatusCode != want {
+				t.Fatalf("%s %s (%s): status %d, want %d: %s", pass, phase, u, resp.StatusCode, want, tail(rec.Body.String(), 400))
+			}
+			return resp
+		}
+		resp := serve("start", loginURL, http.StatusFound)
+		// The browser at GitLab: auto-approve answers with the redirect to the callback.
+		glResp, _, err := get(ctx, glClient, resp.Header.Get("Location"))
+		if err != nil || glResp.StatusCode != http.StatusFound {
+			t.Fatalf("%s: GitLab authorize: %v %v", pass, err, glResp)
+		}
+		resp = serve("callback", glResp.Header.Get("Location"), http.StatusSeeOther)
+		home, _ := url.Parse(loginURL)
+		home, _ = home.Parse(resp.Header.Get("Location"))
+		serve("home", home.String(), http.StatusOK)
+	}
+	return rep
+}
+
+// TestAWSCalls is the AWS-call count on its own (moto required; skipped without it).
+func TestAWSCalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moto: not in -short")
+	}
+	rep := measureAWSCalls(t)
+	t.Log("\n" + awsTable(rep))
+	checkAWSTargets(t, rep)
+}
+
+// checkAWSTargets enforces DESIGN.md's promises: nothing written at login start, at most
+// three writes at the callback, no Secrets Manager call when warm.
+func checkAWSTargets(t testing.TB, rep awsReport) {
+	t.Helper()
+	for _, pass := range rep.Passes {
+		if w := rep.Calls[pass]["start"].Writes(); w != 0 {
+			t.Errorf("%s login start: %d AWS writes, want 0 (%s)", pass, w, rep.Calls[pass]["start"].opsSummary())
+		}
+		if pass != "cold" {
+			for _, ph := range awsPhases {
+				if c := rep.Calls[pass][ph]; c.SMReads+c.SMWrites != 0 {
+					t.Errorf("%s %s: %d Secrets Manager calls, want 0 (%s)", pass, ph, c.SMReads+c.SMWrites, c.opsSummary())
+				}
+			}
+		}
+	}
+	if w := rep.Calls["cold"]["callback"].Writes(); w > 3 {
+		t.Errorf("cold callback: %d AWS writes, want ≤ 3 (%s)", w, rep.Calls["cold"]["callback"].opsSummary())
+	}
+	if w := rep.Calls["warm"]["callback"].Writes(); w > 3 {
+		t.Errorf("warm callback: %d AWS writes, want ≤ 3 (%s)", w, rep.Calls["warm"]["callback"].opsSummary())
+	}
+}
+
+// awsTable renders the counts as a Markdown table.
+func awsTable(rep awsReport) string {
+	var b strings.Builder
+	b.WriteString("| pass | phase | DynamoDB reads | DynamoDB writes | Secrets Manager reads | Secrets Manager writes | operations |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|---|\n")
+	fns := slices.Sorted(func(yield func(string) bool) {
+		for k := range rep.Init {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for _, fn := range fns {
+		c := rep.Init[fn]
+		fmt.Fprintf(&b, "| container init | %s function | %d | %d | %d | %d | %s |\n", fn, c.DDBReads, c.DDBWrites, c.SMReads, c.SMWrites, c.opsSummary())
+	}
+	for _, pass := range rep.Passes {
+		for _, ph := range awsPhases {
+			c := rep.Calls[pass][ph]
+			fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %s |\n", pass, ph, c.DDBReads, c.DDBWrites, c.SMReads, c.SMWrites, c.opsSummary())
+		}
+	}
+	return b.String()
+}

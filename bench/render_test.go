@@ -1,0 +1,387 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// report is everything TestBenchReport measured.
+type report struct {
+	Began      time.Time
+	Elapsed    time.Duration
+	Notes      []string
+	LoginStart []result
+	SignIn     []result
+	Load       loadResult
+	AWS        *awsReport
+	Boots      []bootstrap
+	Cold       []coldStart
+	InitTrace  map[string]initTrace
+	Profile    map[string]string
+}
+
+const benchCommand = "FORGELINK_BENCH=1 go test ./bench -run '^TestBenchReport$' -count=1 -v -timeout 5m"
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+func nproc() string {
+	if out, err := exec.Command("nproc").Output(); err == nil {
+		return strings.TrimSpace(string(out))
+	}
+	return strconv.Itoa(runtime.NumCPU())
+}
+
+func cpuCell(r result) string {
+	if d := r.CPUPerOp(); d > 0 {
+		return fmtDur(d)
+	}
+	return "—"
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20)) }
+
+func find(rs []result, target string, conc int) (result, bool) {
+	for _, r := range rs {
+		if r.Target == target && r.Conc == conc {
+			return r, true
+		}
+	}
+	return result{}, false
+}
+
+func ratio(a, b result, okA, okB bool) (float64, bool) {
+	if !okA || !okB || b.Throughput() == 0 {
+		return 0, false
+	}
+	return a.Throughput() / b.Throughput(), true
+}
+
+func fmtRatio(v float64, ok bool) string {
+	if !ok {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", v)
+}
+
+func yesNo(ok bool) string {
+	if ok {
+		return "**met**"
+	}
+	return "**missed**"
+}
+
+// minRatio is the smallest throughput ratio a/b over the concurrency levels.
+func minRatio(rs []result, a, b string, levels []int) (float64, string, bool) {
+	best, at, any := 0.0, "", false
+	for _, c := range levels {
+		ra, okA := find(rs, a, c)
+		rb, okB := find(rs, b, c)
+		if v, ok := ratio(ra, rb, okA, okB); ok && (!any || v < best) {
+			best, at, any = v, fmt.Sprintf("c=%d", c), true
+		}
+	}
+	return best, at, any
+}
+
+func signInConcs() []int {
+	var cs []int
+	for _, lv := range signInLevels {
+		cs = append(cs, lv.Conc)
+	}
+	return cs
+}
+
+// targets is the summary: each goal, what was measured, met or not.
+func (r *report) targets() [][4]string {
+	var rows [][4]string
+	if v, at, ok := minRatio(r.LoginStart, "forgelink", "bare handler", concLevels); ok {
+		rows = append(rows, [4]string{"login start throughput vs bare handler", "≥ 0.5×", fmt.Sprintf("%.2f× (lowest, at %s)", v, at), yesNo(v >= 0.5)})
+	}
+	if v, at, ok := minRatio(r.LoginStart, "forgelink", "oauth2-proxy", concLevels); ok {
+		rows = append(rows, [4]string{"login start throughput vs oauth2-proxy", "≥ 2×", fmt.Sprintf("%.2f× (lowest, at %s)", v, at), yesNo(v >= 2)})
+	}
+	if v, at, ok := minRatio(r.SignIn, "forgelink", "oauth2-proxy", signInConcs()); ok {
+		rows = append(rows, [4]string{"full sign-in throughput vs oauth2-proxy", "≥ 1.5×", fmt.Sprintf("%.2f× (lowest, at %s)", v, at), yesNo(v >= 1.5)})
+	}
+	if a := r.AWS; a != nil {
+		startW, cbW, cbWSame, smWarm := 0, 0, 0, 0
+		for _, p := range a.Passes {
+			startW = max(startW, a.Calls[p]["start"].Writes())
+			if p == "warm, same browser" {
+				cbWSame = a.Calls[p]["callback"].Writes()
+			} else {
+				cbW = max(cbW, a.Calls[p]["callback"].Writes())
+			}
+			if p != "cold" {
+				for _, ph := range awsPhases {
+					smWarm += a.Calls[p][ph].SMReads + a.Calls[p][ph].SMWrites
+				}
+			}
+		}
+		rows = append(rows,
+			[4]string{"AWS writes at login start", "0", fmt.Sprintf("%d (cold and warm)", startW), yesNo(startW == 0)},
+			[4]string{"AWS writes at callback", "≤ 3", fmt.Sprintf("%d per sign-in (%d when the same browser signs in again: its old session is deleted)", cbW, cbWSame), yesNo(cbW <= 3)},
+			[4]string{"Secrets Manager calls when warm", "0", strconv.Itoa(smWarm), yesNo(smWarm == 0)})
+	}
+	if len(r.Cold) > 0 {
+		hello := median(r.Cold[0].Inits)
+		worst, name := 0.0, ""
+		for _, c := range r.Cold[1:] {
+			if v := float64(median(c.Inits)) / float64(hello); v > worst {
+				worst, name = v, c.Name
+			}
+		}
+		rows = append(rows, [4]string{"cold start (init) vs hello-world", "≤ 1.5×", fmt.Sprintf("%.2f× (worst: %s, %s vs %s)", worst, name, fmtDur(median(r.Cold[slices.IndexFunc(r.Cold, func(c coldStart) bool { return c.Name == name })].Inits)), fmtDur(hello)), yesNo(worst <= 1.5)})
+	}
+	if len(r.Boots) > 1 {
+		var big int64
+		for _, b := range r.Boots[1:] {
+			big = max(big, b.SizeARM64)
+		}
+		rows = append(rows, [4]string{"bootstrap size (linux/arm64, deployed)", "≤ 15 MB", fmt.Sprintf("largest %d bytes = %s = %.2f MB", big, mib(big), float64(big)/1e6),
+			fmt.Sprintf("%s in MiB, %s in decimal MB", strings.Trim(yesNo(big <= 15<<20), "*"), strings.Trim(yesNo(big <= 15_000_000), "*"))})
+	}
+	return rows
+}
+
+func (r *report) markdown(t testing.TB) string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("# forgelink benchmarks\n\n")
+	w("Generated by `make bench`, i.e.\n\n    %s\n\n", benchCommand)
+	w("- **Date:** %s (run took %s)\n", r.Began.UTC().Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
+	w("- **Machine:** %s CPUs (nproc), %s, %s\n", nproc(), cpuModel(), goVersion())
+	w("- **Network:** loopback only (127.0.0.1); the fake GitLab runs with `AutoApprove: \"alice\"`\n")
+	for _, n := range r.Notes {
+		w("- **Note:** %s\n", n)
+	}
+	w("\n## Targets\n\n| what | goal | measured | result |\n|---|---|---|---|\n")
+	for _, row := range r.targets() {
+		w("| %s | %s | %s | %s |\n", row[0], row[1], row[2], row[3])
+	}
+
+	w("\n## 1. Login start (login link → 302 to GitLab)\n\n")
+	w("Each cell: %d requests (at most %s) after a warm-up, %d interleaved repetitions, the one with the median throughput shown. ", loginStartN, cellTimeout, loginStartReps)
+	w("forgelink is the local runner (`go build ./infra/local`, memory store) in its own process; the bare handler replays forgelink's captured 302 (same Location, cookie and body) in its own process; oauth2-proxy v7.15.6 serves `/oauth2/start` with the GitLab provider.\n\n")
+	w("| target | concurrency | requests | errors | req/s | p50 | p99 | server CPU per request | forgelink ÷ this |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, res := range r.LoginStart {
+		fl, ok := find(r.LoginStart, "forgelink", res.Conc)
+		v, vok := ratio(fl, res, ok, true)
+		if res.Target == "forgelink" {
+			vok = false
+		}
+		w("| %s | %d | %d | %d | %.0f | %s | %s | %s | %s |\n", res.Target, res.Conc, res.Done, res.Errors, res.Throughput(), fmtDur(res.Pct(0.5)), fmtDur(res.Pct(0.99)), cpuCell(res), fmtRatio(v, vok))
+	}
+
+	w("\n## 2. Full sign-in (start → GitLab authorize, auto-approved → callback → signed-in page)\n\n")
+	w("Every sign-in is a new browser (cookie jar) on one shared keep-alive transport. forgelink ends on the org home page saying alice is signed in; oauth2-proxy ends on its upstream (static 200) at `/`.\n\n")
+	w("| target | concurrency | sign-ins | errors | sign-ins/s | p50 | p99 | server CPU per sign-in | forgelink ÷ this |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, res := range r.SignIn {
+		fl, ok := find(r.SignIn, "forgelink", res.Conc)
+		v, vok := ratio(fl, res, ok, true)
+		if res.Target == "forgelink" {
+			vok = false
+		}
+		w("| %s | %d | %d | %d | %.0f | %s | %s | %s | %s |\n", res.Target, res.Conc, res.Done, res.Errors, res.Throughput(), fmtDur(res.Pct(0.5)), fmtDur(res.Pct(0.99)), cpuCell(res), fmtRatio(v, vok))
+	}
+
+	w("\n## 3. AWS calls per sign-in (FORGELINK_STORE=aws on moto)\n\n")
+	if r.AWS != nil {
+		w("Counted with an `aws.HTTPClient` wrapper reading `X-Amz-Target`. As under Lambda, the login, callback and session functions each run in their own fresh container (a new `app.New` over the same table, cookie key read from Secrets Manager as template.yaml configures it). *cold* is the first sign-in after those containers started, *warm* a second one in a new browser, *warm, same browser* a third in the second's browser.\n\n")
+		w("%s", awsTable(*r.AWS))
+	} else {
+		w("Not measured (moto unavailable).\n")
+	}
+
+	w("\n## 4. Cold start and size (Lambda Runtime Interface Emulator)\n\n")
+	w("Init duration is the emulator's `INIT REPORT(durationMs)` (the Go runtime start, package init and `main` until the first Runtime API poll), %d fresh emulators per bootstrap, interleaved. First invoke is the wall time of the first `GET /healthz` event, spawning included. Every bootstrap, hello-world (`bench/hello`) included, is built the same way: `CGO_ENABLED=0 GOOS=linux -tags lambda.norpc -trimpath -ldflags \"-s -w\"`. forgelink's functions run on the memory store with `FORGELINK_COOKIE_KEY` here, so no AWS call is in the init (under Lambda the cookie key read adds one Secrets Manager call, see section 3).\n\n", coldRounds)
+	w("| bootstrap | init (median) | init (min) | first invoke (median) | init ÷ hello-world | package init (inittrace) | size linux/%s | size linux/arm64 (deployed) |\n|---|--:|--:|--:|--:|---|--:|--:|\n", runtime.GOARCH)
+	for i, c := range r.Cold {
+		bs := r.Boots[i]
+		rt := "—"
+		if i > 0 {
+			rt = fmt.Sprintf("%.2f×", float64(median(c.Inits))/float64(median(r.Cold[0].Inits)))
+		}
+		it := "—"
+		if tr, ok := r.InitTrace[c.Name]; ok {
+			it = tr.String()
+		}
+		w("| %s | %s | %s | %s | %s | %s | %d B (%s) | %d B (%s) |\n", c.Name, fmtDur(median(c.Inits)), fmtDur(c.Inits[0]), fmtDur(median(c.FirstCalls)), rt, it, bs.SizeHost, mib(bs.SizeHost), bs.SizeARM64, mib(bs.SizeARM64))
+	}
+
+	w("\n## 5. Load run (memory store, runner in its own process)\n\n")
+	l := r.Load
+	w("%d sign-ins at concurrency %d against the local runner; its RSS read from `/proc/<pid>/status` every %s (%d samples); VmHWM is the kernel's high-water mark for the process's whole life (start-up, sections 1–2 and this run).\n\n", loadN, loadConc, l.SamplePeriod, l.SamplesTaken)
+	w("| sign-ins | concurrency | errors | sign-ins/s | p50 | p99 | RSS before | RSS peak during run | VmHWM |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	w("| %d/%d | %d | %d | %.0f | %s | %s | %s | %s | %s |\n", l.Result.Done, loadN, loadConc, l.Result.Errors, l.Result.Throughput(), fmtDur(l.Result.Pct(0.5)), fmtDur(l.Result.Pct(0.99)), mib(l.RSSBefore), mib(l.RSSPeak), mib(l.HWM))
+
+	w("\n## Profiles (forgelink in the test process, `runtime/pprof`, concurrency 8)\n\n")
+	w("Cumulative top, focused on samples whose stack passes through forgelink's `shared/` packages (the same process also runs the client and the fake GitLab). Open the files with `go tool pprof -http=: <file>`.\n\n")
+	for _, name := range []string{"login-start", "sign-in"} {
+		if p, ok := r.Profile[name]; ok {
+			w("### %s\n\n```\n%s\n```\n\n", name, p)
+		}
+	}
+
+	w("%s", r.misses())
+	w("## How to read it\n\n")
+	w("- **Ratios, not absolute times.** These machines are small and noisy; every target of a table ran in the same run on the same loopback, so compare rows, not runs. Absolute numbers move by ±30%% between runs; ratios much less.\n")
+	w("- **Client and servers share the CPUs.** The load generator (one Go `http.Transport`, keep-alive, `MaxIdleConnsPerHost` = concurrency), the fake GitLab and every server run on the same %s CPUs. Above concurrency 2 this measures CPU cost per request more than parallel capacity: higher concurrency raises p50/p99 through queueing, not through slower code.\n", nproc())
+	w("- **Login start** is forgelink's real work per click: read the integration (cached), draw state and PKCE verifier, seal the state cookie (AES-GCM), redirect. The bare handler is the practical limit: the same 302 bytes with no work. oauth2-proxy does the comparable work (CSRF cookie, PKCE, redirect) with request logging off (the helper's default); forgelink logs one JSON line per request at info (to a file here).\n")
+	w("- **Full sign-in** includes the fake GitLab's work for both (authorize, token, user). oauth2-proxy asks for `openid email` and verifies an RS256 id_token (the fake GitLab signs one per sign-in) and calls userinfo; forgelink asks for `read_user` and reads `/api/v4/user` once. Those are the products' real designs, so that cost is part of the comparison.\n")
+	w("- **Server CPU per request** is the server process's user+system CPU time (from `/proc/<pid>/stat`, 10 ms ticks) over the run divided by the requests: the least noisy column, because it does not depend on how the scheduler shared the CPUs with the client. For sign-ins it covers the app's process only (forgelink: login, callback and home page; oauth2-proxy: start, callback and upstream), not the fake GitLab.\n")
+	w("- **AWS calls** are counted at the HTTP layer, so they are exactly what AWS would bill and throttle. Writes are DynamoDB PutItem/UpdateItem/DeleteItem/BatchWrite/TransactWrite and any Secrets Manager mutation.\n")
+	w("- **Cold start** under the emulator is the process's own init; real Lambda adds sandbox and code download time that does not depend on us, and (for forgelink) one Secrets Manager read of the cookie key. The *package init* column is `GODEBUG=inittrace=1`: the sum of package `init` work, by owner, median of 5 runs.\n")
+	w("- **p50/p99** are nearest-rank percentiles of per-operation latency including client work; a sign-in is 4 browser round trips for both (start, authorize, callback, final page) plus the server-to-GitLab calls (token, user; oauth2-proxy also userinfo).\n")
+	w("- Re-run a single section: `go test ./bench -run 'TestAWSCalls|TestColdStart' -v`; Go benchmarks with profiles: `go test ./bench -run '^$' -bench 'LoginStart/forgelink|SignIn/forgelink' -benchtime 5s -cpuprofile cpu.pprof && go tool pprof -top bench.test cpu.pprof`.\n")
+	return b.String()
+}
+
+// console is the table printed by make bench.
+func (r *report) console() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("\n== forgelink benchmarks (%s CPUs, %s, %s) ==\n", nproc(), cpuModel(), goVersion())
+	w("%-28s %5s %7s %5s %10s %10s %10s %10s\n", "login start", "conc", "n", "err", "req/s", "p50", "p99", "srv CPU/op")
+	for _, x := range r.LoginStart {
+		w("%-28s %5d %7d %5d %10.0f %10s %10s %10s\n", x.Target, x.Conc, x.Done, x.Errors, x.Throughput(), fmtDur(x.Pct(0.5)), fmtDur(x.Pct(0.99)), cpuCell(x))
+	}
+	w("%-28s %5s %7s %5s %10s %10s %10s %10s\n", "full sign-in", "conc", "n", "err", "/s", "p50", "p99", "srv CPU/op")
+	for _, x := range r.SignIn {
+		w("%-28s %5d %7d %5d %10.0f %10s %10s %10s\n", x.Target, x.Conc, x.Done, x.Errors, x.Throughput(), fmtDur(x.Pct(0.5)), fmtDur(x.Pct(0.99)), cpuCell(x))
+	}
+	x := r.Load.Result
+	w("%-28s %5d %7d %5d %10.0f %10s %10s  RSS peak %s, VmHWM %s\n", "load run (forgelink)", x.Conc, x.Done, x.Errors, x.Throughput(), fmtDur(x.Pct(0.5)), fmtDur(x.Pct(0.99)), mib(r.Load.RSSPeak), mib(r.Load.HWM))
+	w("%-28s %12s %12s %14s %14s\n", "cold start", "init p50", "init min", "size host", "size arm64")
+	for i, c := range r.Cold {
+		w("%-28s %12s %12s %14s %14s\n", c.Name, fmtDur(median(c.Inits)), fmtDur(c.Inits[0]), mib(r.Boots[i].SizeHost), mib(r.Boots[i].SizeARM64))
+	}
+	if r.AWS != nil {
+		w("AWS calls per sign-in:\n%s", r.AWS.text())
+	}
+	w("targets:\n")
+	for _, row := range r.targets() {
+		w("  %-42s %-8s %-60s %s\n", row[0], row[1], row[2], strings.Trim(row[3], "*"))
+	}
+	return b.String()
+}
+
+func (a awsReport) text() string {
+	var b strings.Builder
+	for _, p := range a.Passes {
+		for _, ph := range awsPhases {
+			c := a.Calls[p][ph]
+			fmt.Fprintf(&b, "  %-20s %-9s ddb r/w %d/%d  sm r/w %d/%d  %s\n", p, ph, c.DDBReads, c.DDBWrites, c.SMReads, c.SMWrites, c.opsSummary())
+		}
+	}
+	return b.String()
+}
+
+// initTrace sums GODEBUG=inittrace=1 package init clock time by owner.
+type initTrace struct{ Total, AWS, Forgelink, Other time.Duration }
+
+func (t initTrace) String() string {
+	return fmt.Sprintf("%s (AWS SDK %s, forgelink %s, other %s)", fmtDur(t.Total), fmtDur(t.AWS), fmtDur(t.Forgelink), fmtDur(t.Other))
+}
+
+// measureInitTrace runs a bootstrap with GODEBUG=inittrace=1 outside the emulator (with no
+// Runtime API it exits right after init) and sums the package init times; median of 5.
+func measureInitTrace(bs bootstrap) (initTrace, error) {
+	var runs []initTrace
+	for range 5 {
+		cmd := exec.Command(bs.Path)
+		cmd.Env = []string{"GODEBUG=inittrace=1", "AWS_LAMBDA_RUNTIME_API=127.0.0.1:1",
+			"FORGELINK_STORE=memory", "FORGELINK_COOKIE_KEY=" + randomKey()}
+		out, _ := cmd.CombinedOutput() // it fails to reach the Runtime API: expected
+		var tr initTrace
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			// init <pkg> @<t> ms, <clock> ms clock, ...
+			if len(f) < 7 || f[0] != "init" || f[6] != "clock," {
+				continue
+			}
+			ms, err := strconv.ParseFloat(f[4], 64)
+			if err != nil {
+				continue
+			}
+			d := time.Duration(ms * float64(time.Millisecond))
+			tr.Total += d
+			switch {
+			case strings.HasPrefix(f[1], "github.com/aws/aws-sdk-go-v2"):
+				tr.AWS += d
+			case strings.HasPrefix(f[1], "github.com/forgelink/"):
+				tr.Forgelink += d
+			default:
+				tr.Other += d
+			}
+		}
+		if tr.Total == 0 {
+			return tr, fmt.Errorf("%s: no inittrace output: %s", bs.Name, tail(string(out), 300))
+		}
+		runs = append(runs, tr)
+	}
+	slices.SortFunc(runs, func(a, b initTrace) int { return int(a.Total - b.Total) })
+	return runs[len(runs)/2], nil
+}
+
+// misses explains each missed target with what the profiles show and the likely fix (found
+// with the Go benchmarks' CPU profiles, GODEBUG=inittrace=1 and perf on the runner).
+func (r *report) misses() string {
+	var b strings.Builder
+	missed := map[string]bool{}
+	for _, row := range r.targets() {
+		if strings.Contains(row[3], "missed") {
+			missed[row[0]] = true
+		}
+	}
+	if len(missed) == 0 {
+		return ""
+	}
+	b.WriteString("## Missed targets: why, and the likely fix\n\n")
+	if missed["login start throughput vs bare handler"] || missed["login start throughput vs oauth2-proxy"] {
+		b.WriteString("*(The figures in this section were measured while this analysis was written; the tables above are this run's.)*\n\n")
+		b.WriteString("**Login start.** The bare handler is net/http's floor: 25–40 µs of server CPU per request here (column above). ")
+		b.WriteString("forgelink's own work is about 18 µs per login start in process (`BenchmarkDispatch/login`, 92 allocations, 14 KB), so it cannot be much above 0.5× the floor, and ")
+		b.WriteString("oauth2-proxy's `/oauth2/start` is itself only 1.5–3× slower than the floor, so ≥ 2× oauth2-proxy would need forgelink at 0.7–1.3× the bare handler: not reachable by any handler that does real work at concurrency ≥ 8. ")
+		b.WriteString("The CPU profile of the handler (`go test ./bench -run '^$' -bench Dispatch/login -cpuprofile`) splits its time as: ")
+		b.WriteString("`gitlab.(*Client).AuthCodeURL` → `oauth2.(*Config).AuthCodeURL` 13% (a `url.Values` map, sort and escape on every click), ")
+		b.WriteString("`net/http.Redirect` 13% (re-parses the Location it is given and HTML-escapes a body nobody reads), ")
+		b.WriteString("`statecookie.(*Sealer).Seal` 11% (two `json.Marshal`, the second re-validating the first through `json.RawMessage`: `appendCompact`/`checkValid`), ")
+		b.WriteString("the request log line 10% (`slog` JSON), `setCookie` 7%; the rest is GC of those allocations and net/http. ")
+		b.WriteString("Likely fixes, in order of gain: (1) shared/gitlab: build the authorize URL once per integration (client_id, redirect_uri, response_type, scope, code_challenge_method escaped once) and append only `state` and `code_challenge`; ")
+		b.WriteString("(2) shared/web/login.go: `w.Header().Set(\"Location\", url); w.WriteHeader(http.StatusFound)` instead of `http.Redirect`; ")
+		b.WriteString("(3) shared/statecookie: seal `exp` as an 8-byte prefix of the plaintext and the value's JSON after it (one Marshal, no envelope). ")
+		b.WriteString("Together about −40% of the handler's CPU (estimate from the profile), which moves forgelink to about 0.6× the bare handler; the ≥ 2× oauth2-proxy goal should be restated as ≥ 1× (met at most levels already).\n\n")
+	}
+	if missed["cold start (init) vs hello-world"] {
+		b.WriteString("**Cold start.** The extra init over hello-world is package initialisation, not forgelink's `main`: `GODEBUG=inittrace=1` (column above) shows about 2 ms in the AWS SDK's packages (≈1 ms DynamoDB client and its generated `schemas`, ≈0.7 ms STS/SSO/SSO-OIDC/sign-in clients that `config.LoadDefaultConfig` links for its credential chain, ≈0.25 ms Secrets Manager) and under 1 ms in forgelink's own packages, plus paging in a 2.5× larger binary. ")
+		b.WriteString("Likely fixes: (1) build the Lambda functions' `aws.Config` without `config.LoadDefaultConfig` (region and credentials from the variables Lambda sets, endpoints from `AWS_ENDPOINT_URL*`) so the STS/SSO/sign-in clients are not linked (≈ −0.7 ms and ≈ −2 MB; it conflicts with DESIGN.md's \"SDK's standard configuration\", so it is the lead's call); ")
+		b.WriteString("(2) stop using `feature/dynamodb/attributevalue` (links the DynamoDB Streams types); (3) parse HTML templates lazily in the functions that render pages. ")
+		b.WriteString("In absolute terms the gap is about 4–5 ms, against a real Lambda cold start of tens of milliseconds for `provided.al2023` plus one Secrets Manager read of the cookie key; 1.5× a hello-world that links no AWS SDK is not reachable while each function links the DynamoDB client.\n\n")
+	}
+	if missed["full sign-in throughput vs oauth2-proxy"] {
+		b.WriteString("**Full sign-in.** See the sign-in profile below; the callback's cost is dominated by the two calls to GitLab (token, user) and the three store writes.\n\n")
+	}
+	return b.String()
+}
