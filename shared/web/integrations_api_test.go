@@ -14,8 +14,10 @@ import (
 	"github.com/forgelink/forgelink/shared/forgelink"
 )
 
-func TestIntegrationsAPI(t *testing.T) {
-	e := apptest.Start(t, apptest.Options{})
+func TestIntegrationsAPI(t *testing.T) { onBothStores(t, testIntegrationsAPI) }
+
+func testIntegrationsAPI(t *testing.T, opts apptest.Options) {
+	e := apptest.Start(t, opts)
 
 	// Create: 201, pending, every field of DESIGN.md.
 	r := e.API(t, http.MethodPost, igAPIPath(e, ""), map[string]string{"platform": "gitlab", "url": e.GitLabURL + "/", "name": "Our GitLab"})
@@ -127,7 +129,11 @@ func TestIntegrationsAPI(t *testing.T) {
 }
 
 func TestIntegrationsAPIOneShotCreate(t *testing.T) {
-	e := apptest.Start(t, apptest.Options{})
+	onBothStores(t, testIntegrationsAPIOneShotCreate)
+}
+
+func testIntegrationsAPIOneShotCreate(t *testing.T, opts apptest.Options) {
+	e := apptest.Start(t, opts)
 	// GitLab checks the redirect URI only with a real code, so an application registered
 	// before the integration id is known passes the credential check, as on real GitLab.
 	creds := igNewApp(e, e.URL+"/orgs/"+e.Org+"/login/pending/callback")

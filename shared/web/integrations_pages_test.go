@@ -12,8 +12,10 @@ import (
 )
 
 // TestAdminJourneyHTML walks DESIGN.md's journey steps 1-5 in a browser-like client.
-func TestAdminJourneyHTML(t *testing.T) {
-	e := apptest.Start(t, apptest.Options{})
+func TestAdminJourneyHTML(t *testing.T) { onBothStores(t, testAdminJourneyHTML) }
+
+func testAdminJourneyHTML(t *testing.T, opts apptest.Options) {
+	e := apptest.Start(t, opts)
 	c := e.AdminClient(t)
 	list := "/orgs/" + e.Org + "/settings/integrations"
 

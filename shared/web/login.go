@@ -24,6 +24,9 @@ func (s *Server) handleLogin() http.Handler {
 			return
 		}
 		s.setCookie(w, r, cookieState, sealed, forgelink.StateTTL)
-		http.Redirect(w, r, start.AuthURL, http.StatusFound)
+		// Not http.Redirect: it re-parses an URL we just built (absolute, escaped) and
+		// writes an HTML body that browsers never show for a 302.
+		w.Header().Set("Location", start.AuthURL)
+		w.WriteHeader(http.StatusFound)
 	})
 }

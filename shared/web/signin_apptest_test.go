@@ -12,8 +12,10 @@ import (
 // TestSignInAfterAdminSetup runs the member sign-in on the application as the local runner
 // wires it (shared/apptest), on an integration set up through the admin API: create,
 // register the GitLab application with the callback URL shown, save credentials.
-func TestSignInAfterAdminSetup(t *testing.T) {
-	e := apptest.Start(t, apptest.Options{})
+func TestSignInAfterAdminSetup(t *testing.T) { onBothStores(t, testSignInAfterAdminSetup) }
+
+func testSignInAfterAdminSetup(t *testing.T, opts apptest.Options) {
+	e := apptest.Start(t, opts)
 	in, _ := e.ActiveIntegration(t)
 	c := e.Client(t)
 
