@@ -84,8 +84,9 @@ var empty = map[string]expect{
 	"api-integration-delete.json":  {Status: 401, JSON: true, Body: []string{`"code":`}},
 	"api-integration-audit.json":   {Status: 401, JSON: true, Body: []string{`"code":`}},
 
-	"login.json":    {Status: 404, HTML: true},
-	"callback.json": {Status: 400, HTML: true, Cleared: []string{"__Host-forgelink_state"}},
+	"login.json": {Status: 404, HTML: true},
+	// An empty store knows no integration: the login link's "not valid" page, state cleared.
+	"callback.json": {Status: 404, HTML: true, Cleared: []string{"__Host-forgelink_state"}},
 
 	"org-home.json":      {Status: 404, HTML: true},
 	"session.json":       {Status: 401, JSON: true},

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -28,15 +27,10 @@ func (st *Store) CreateIntegration(ctx context.Context, in forgelink.Integration
 	if in.UpdatedAt.IsZero() {
 		in.UpdatedAt = in.CreatedAt
 	}
-	item, err := attributevalue.MarshalMap(toIntegrationItem(in))
-	if err != nil {
-		return forgelink.Integration{}, forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
-	}
-	claim, err := attributevalue.MarshalMap(urlClaimItem{key: key{orgPK(in.Org), urlSK(in.URL)}, Type: "url", IntegrationID: in.ID})
-	if err != nil {
-		return forgelink.Integration{}, forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
-	}
-	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	integration := toIntegrationItem(in)
+	item := marshalItem(&integration)
+	claim := marshalItem(&urlClaimItem{key: key{orgPK(in.Org), urlSK(in.URL)}, Type: "url", IntegrationID: in.ID})
+	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		{Put: &types.Put{TableName: &st.table, Item: claim, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 	}})
@@ -77,7 +71,7 @@ func (st *Store) ListIntegrations(ctx context.Context, org string) ([]forgelink.
 	out := make([]forgelink.Integration, 0, len(items))
 	for _, raw := range items {
 		var it integrationItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+		if err := unmarshalItem(raw, &it); err != nil {
 			return nil, forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
 		}
 		out = append(out, it.domain())
@@ -117,7 +111,7 @@ func (st *Store) UpdateIntegration(ctx context.Context, in forgelink.Integration
 		return forgelink.Integration{}, fail(err, "update integration")
 	}
 	var it integrationItem
-	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+	if err := unmarshalItem(res.Attributes, &it); err != nil {
 		return forgelink.Integration{}, forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
 	}
 	return it.domain(), nil

@@ -34,39 +34,40 @@ func sha256Hex(s string) string {
 }
 
 // Item shapes. Times are stored as RFC3339Nano strings in UTC; expiring items also carry
-// expires_at in epoch seconds for DynamoDB's TTL and for condition expressions.
+// expires_at in epoch seconds for DynamoDB's TTL and for condition expressions. Each
+// shape's attrs method names its attributes (attrs.go converts them).
 
 type key struct {
-	PK string `dynamodbav:"PK"`
-	SK string `dynamodbav:"SK"`
+	PK string
+	SK string
 }
 
 type orgItem struct {
 	key
-	Type      string    `dynamodbav:"type"`
-	Slug      string    `dynamodbav:"slug"`
-	Name      string    `dynamodbav:"name"`
-	CreatedAt time.Time `dynamodbav:"created_at"`
+	Type      string
+	Slug      string
+	Name      string
+	CreatedAt time.Time
 }
 
 // integrationItem deliberately has no field for a client secret: only where it lives.
 type integrationItem struct {
 	key
-	Type            string    `dynamodbav:"type"`
-	Org             string    `dynamodbav:"org"`
-	ID              string    `dynamodbav:"id"`
-	Platform        string    `dynamodbav:"platform"`
-	Name            string    `dynamodbav:"name"`
-	URL             string    `dynamodbav:"url"`
-	ClientID        string    `dynamodbav:"client_id"`
-	SecretARN       string    `dynamodbav:"secret_arn"`
-	SecretVersion   string    `dynamodbav:"secret_version"`
-	SecretUpdatedAt time.Time `dynamodbav:"secret_updated_at"`
-	CABundle        string    `dynamodbav:"ca_bundle"`
-	Status          string    `dynamodbav:"status"`
-	Version         int64     `dynamodbav:"version"`
-	CreatedAt       time.Time `dynamodbav:"created_at"`
-	UpdatedAt       time.Time `dynamodbav:"updated_at"`
+	Type            string
+	Org             string
+	ID              string
+	Platform        string
+	Name            string
+	URL             string
+	ClientID        string
+	SecretARN       string
+	SecretVersion   string
+	SecretUpdatedAt time.Time
+	CABundle        string
+	Status          string
+	Version         int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 func toIntegrationItem(in forgelink.Integration) integrationItem {
@@ -91,17 +92,17 @@ func (it integrationItem) domain() forgelink.Integration {
 // urlClaimItem makes "one integration per GitLab URL per org" a key constraint.
 type urlClaimItem struct {
 	key
-	Type          string `dynamodbav:"type"`
-	IntegrationID string `dynamodbav:"integration_id"`
+	Type          string
+	IntegrationID string
 }
 
 type userItem struct {
-	ID        int64  `dynamodbav:"id"`
-	Username  string `dynamodbav:"username"`
-	Name      string `dynamodbav:"name"`
-	Email     string `dynamodbav:"email"`
-	AvatarURL string `dynamodbav:"avatar_url"`
-	State     string `dynamodbav:"state"`
+	ID        int64
+	Username  string
+	Name      string
+	Email     string
+	AvatarURL string
+	State     string
 }
 
 func toUserItem(u forgelink.GitLabUser) userItem { return userItem(u) }
@@ -109,65 +110,125 @@ func (u userItem) domain() forgelink.GitLabUser  { return forgelink.GitLabUser(u
 
 type memberItem struct {
 	key
-	Type          string    `dynamodbav:"type"`
-	Org           string    `dynamodbav:"org"`
-	IntegrationID string    `dynamodbav:"integration_id"`
-	User          userItem  `dynamodbav:"user"`
-	FirstSeenAt   time.Time `dynamodbav:"first_seen_at"`
-	LastSeenAt    time.Time `dynamodbav:"last_seen_at"`
+	Type          string
+	Org           string
+	IntegrationID string
+	User          userItem
+	FirstSeenAt   time.Time
+	LastSeenAt    time.Time
 }
 
 type sessionItem struct {
 	key
-	Type          string    `dynamodbav:"type"`
-	Hash          string    `dynamodbav:"hash"`
-	Kind          string    `dynamodbav:"kind"`
-	Org           string    `dynamodbav:"org"`
-	IntegrationID string    `dynamodbav:"integration_id"`
-	GitLabHost    string    `dynamodbav:"gitlab_host"`
-	User          userItem  `dynamodbav:"user"`
-	CreatedAt     time.Time `dynamodbav:"created_at"`
-	Expires       time.Time `dynamodbav:"expires"`
-	ExpiresAt     time.Time `dynamodbav:"expires_at,unixtime"`
+	Type          string
+	Hash          string
+	Kind          string
+	Org           string
+	IntegrationID string
+	GitLabHost    string
+	User          userItem
+	CreatedAt     time.Time
+	Expires       time.Time
+	ExpiresAt     time.Time
 }
 
 type tokenItem struct {
 	key
-	Type      string    `dynamodbav:"type"`
-	Hash      string    `dynamodbav:"hash"`
-	Org       string    `dynamodbav:"org"`
-	Name      string    `dynamodbav:"name"`
-	CreatedAt time.Time `dynamodbav:"created_at"`
+	Type      string
+	Hash      string
+	Org       string
+	Name      string
+	CreatedAt time.Time
 }
 
 // tokenPointerItem lets bearer auth find a token's org from the hash alone.
 type tokenPointerItem struct {
 	key
-	Type string `dynamodbav:"type"`
-	Org  string `dynamodbav:"org"`
+	Type string
+	Org  string
 }
 
 type adminLinkItem struct {
 	key
-	Type      string    `dynamodbav:"type"`
-	Hash      string    `dynamodbav:"hash"`
-	Org       string    `dynamodbav:"org"`
-	CreatedAt time.Time `dynamodbav:"created_at"`
-	Expires   time.Time `dynamodbav:"expires"`
-	ExpiresAt time.Time `dynamodbav:"expires_at,unixtime"`
+	Type      string
+	Hash      string
+	Org       string
+	CreatedAt time.Time
+	Expires   time.Time
+	ExpiresAt time.Time
 }
 
 type auditItem struct {
 	key
-	Type          string    `dynamodbav:"type"`
-	Org           string    `dynamodbav:"org"`
-	ID            string    `dynamodbav:"id"`
-	Time          time.Time `dynamodbav:"time"`
-	Actor         string    `dynamodbav:"actor"`
-	Action        string    `dynamodbav:"action"`
-	IntegrationID string    `dynamodbav:"integration_id"`
-	Detail        string    `dynamodbav:"detail"`
+	Type          string
+	Org           string
+	ID            string
+	Time          time.Time
+	Actor         string
+	Action        string
+	IntegrationID string
+	Detail        string
 }
 
 // utc drops the monotonic reading and zone so times round-trip exactly.
 func utc(t time.Time) time.Time { return t.Round(0).UTC() }
+
+// Attribute names of each item shape: the table's layout (DESIGN.md, "Data").
+
+func (k *key) attrs() []attr { return []attr{{"PK", &k.PK}, {"SK", &k.SK}} }
+
+func (it *orgItem) attrs() []attr {
+	return append(it.key.attrs(), attr{"type", &it.Type}, attr{"slug", &it.Slug}, attr{"name", &it.Name},
+		attr{"created_at", &it.CreatedAt})
+}
+
+func (it *integrationItem) attrs() []attr {
+	return append(it.key.attrs(), attr{"type", &it.Type}, attr{"org", &it.Org}, attr{"id", &it.ID},
+		attr{"platform", &it.Platform}, attr{"name", &it.Name}, attr{"url", &it.URL},
+		attr{"client_id", &it.ClientID}, attr{"secret_arn", &it.SecretARN},
+		attr{"secret_version", &it.SecretVersion}, attr{"secret_updated_at", &it.SecretUpdatedAt},
+		attr{"ca_bundle", &it.CABundle}, attr{"status", &it.Status}, attr{"version", &it.Version},
+		attr{"created_at", &it.CreatedAt}, attr{"updated_at", &it.UpdatedAt})
+}
+
+func (it *urlClaimItem) attrs() []attr {
+	return append(it.key.attrs(), attr{"type", &it.Type}, attr{"integration_id", &it.IntegrationID})
+}
+
+func (u *userItem) attrs() []attr {
+	return []attr{{"id", &u.ID}, {"username", &u.Username}, {"name", &u.Name}, {"email", &u.Email},
+		{"avatar_url", &u.AvatarURL}, {"state", &u.State}}
+}
+
+func (it *memberItem) attrs() []attr {
+	return append(it.key.attrs(), attr{"type", &it.Type}, attr{"org", &it.Org},
+		attr{"integration_id", &it.IntegrationID}, attr{"user", &it.User},
+		attr{"first_seen_at", &it.FirstSeenAt}, attr{"last_seen_at", &it.LastSeenAt})
+}
+
+func (it *sessionItem) attrs() []attr {
+	return append(it.key.attrs(), attr{"type", &it.Type}, attr{"hash", &it.Hash}, attr{"kind", &it.Kind},
+		attr{"org", &it.Org}, attr{"integration_id", &it.IntegrationID}, attr{"gitlab_host", &it.GitLabHost},
+		attr{"user", &it.User}, attr{"created_at", &it.CreatedAt}, attr{"expires", &it.Expires},
+		attr{"expires_at", unixTime{&it.ExpiresAt}})
+}
+
+func (it *tokenItem) attrs() []attr {
+	return append(it.key.attrs(), attr{"type", &it.Type}, attr{"hash", &it.Hash}, attr{"org", &it.Org},
+		attr{"name", &it.Name}, attr{"created_at", &it.CreatedAt})
+}
+
+func (it *tokenPointerItem) attrs() []attr {
+	return append(it.key.attrs(), attr{"type", &it.Type}, attr{"org", &it.Org})
+}
+
+func (it *adminLinkItem) attrs() []attr {
+	return append(it.key.attrs(), attr{"type", &it.Type}, attr{"hash", &it.Hash}, attr{"org", &it.Org},
+		attr{"created_at", &it.CreatedAt}, attr{"expires", &it.Expires}, attr{"expires_at", unixTime{&it.ExpiresAt}})
+}
+
+func (it *auditItem) attrs() []attr {
+	return append(it.key.attrs(), attr{"type", &it.Type}, attr{"org", &it.Org}, attr{"id", &it.ID},
+		attr{"time", &it.Time}, attr{"actor", &it.Actor}, attr{"action", &it.Action},
+		attr{"integration_id", &it.IntegrationID}, attr{"detail", &it.Detail})
+}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -47,12 +46,9 @@ func (st *Store) keyOf(pk, sk string) map[string]types.AttributeValue {
 
 // put writes one item if cond holds. It returns the raw SDK error so callers can tell a
 // failed condition from the rest.
-func (st *Store) put(ctx context.Context, item any, cond string, values map[string]types.AttributeValue) error {
-	av, err := attributevalue.MarshalMap(item)
-	if err != nil {
-		return forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
-	}
-	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
+func (st *Store) put(ctx context.Context, item attributed, cond string, values map[string]types.AttributeValue) error {
+	av := marshalItem(item)
+	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 &st.table,
 		Item:                      av,
 		ConditionExpression:       &cond,
@@ -63,7 +59,7 @@ func (st *Store) put(ctx context.Context, item any, cond string, values map[stri
 
 // get reads one item with a strongly consistent read (versions and single-use items must
 // not be judged on stale data) into out; found is false when the item is missing.
-func (st *Store) get(ctx context.Context, pk, sk string, out any) (found bool, err error) {
+func (st *Store) get(ctx context.Context, pk, sk string, out attributed) (found bool, err error) {
 	res, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      &st.table,
 		Key:            st.keyOf(pk, sk),
@@ -75,7 +71,7 @@ func (st *Store) get(ctx context.Context, pk, sk string, out any) (found bool, e
 	if res.Item == nil {
 		return false, nil
 	}
-	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+	if err := unmarshalItem(res.Item, out); err != nil {
 		return false, forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
 	}
 	return true, nil
@@ -126,7 +122,7 @@ func (st *Store) CreateOrg(ctx context.Context, org forgelink.Org) error {
 		org.CreatedAt = st.now()
 	}
 	item := orgItem{key: key{orgPK(org.Slug), skMeta}, Type: "org", Slug: org.Slug, Name: org.Name, CreatedAt: utc(org.CreatedAt)}
-	err := st.put(ctx, item, "attribute_not_exists(PK)", nil)
+	err := st.put(ctx, &item, "attribute_not_exists(PK)", nil)
 	if isConditionFailed(err) {
 		return forgelink.Wrap(forgelink.ECONFLICT, err, "an org with this slug already exists")
 	} else if err != nil {
@@ -153,13 +149,11 @@ func (st *Store) PutMember(ctx context.Context, m forgelink.Member) error {
 	if m.FirstSeenAt.IsZero() {
 		m.FirstSeenAt = m.LastSeenAt
 	}
-	user, err := attributevalue.Marshal(toUserItem(m.User))
-	if err != nil {
-		return forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
-	}
+	u := toUserItem(m.User)
+	user := &types.AttributeValueMemberM{Value: marshalItem(&u)}
 	// An upsert that keeps first_seen_at: the key is the identity, everything else is the
 	// latest word from GitLab.
-	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.table,
 		Key:       st.keyOf(orgPK(m.Org), memberSK(m.IntegrationID, m.User.ID)),
 		UpdateExpression: aws.String("SET #type = :type, org = :org, integration_id = :integ, #user = :user, " +
@@ -208,7 +202,7 @@ func (st *Store) CreateSession(ctx context.Context, sess forgelink.Session) erro
 		Org: sess.Org, IntegrationID: sess.IntegrationID, GitLabHost: sess.GitLabHost, User: toUserItem(sess.User),
 		CreatedAt: utc(sess.CreatedAt), Expires: utc(sess.ExpiresAt), ExpiresAt: sess.ExpiresAt,
 	}
-	err := st.put(ctx, item, notExpiredOrAbsent, map[string]types.AttributeValue{":now": num(st.now().Unix())})
+	err := st.put(ctx, &item, notExpiredOrAbsent, map[string]types.AttributeValue{":now": num(st.now().Unix())})
 	if isConditionFailed(err) {
 		return forgelink.Wrap(forgelink.ECONFLICT, err, "session already exists")
 	} else if err != nil {
@@ -254,7 +248,7 @@ func (st *Store) CreateAdminLink(ctx context.Context, l forgelink.AdminLink) err
 		key: key{adminLinkPK(l.Hash), skMeta}, Type: "adminlink", Hash: l.Hash, Org: l.Org,
 		CreatedAt: utc(l.CreatedAt), Expires: utc(l.ExpiresAt), ExpiresAt: l.ExpiresAt,
 	}
-	err := st.put(ctx, item, notExpiredOrAbsent, map[string]types.AttributeValue{":now": num(st.now().Unix())})
+	err := st.put(ctx, &item, notExpiredOrAbsent, map[string]types.AttributeValue{":now": num(st.now().Unix())})
 	if isConditionFailed(err) {
 		return forgelink.Wrap(forgelink.ECONFLICT, err, "admin link already exists")
 	} else if err != nil {
@@ -281,7 +275,7 @@ func (st *Store) ConsumeAdminLink(ctx context.Context, hash string) (forgelink.A
 		return forgelink.AdminLink{}, fail(err, "consume admin link")
 	}
 	var it adminLinkItem
-	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+	if err := unmarshalItem(res.Attributes, &it); err != nil {
 		return forgelink.AdminLink{}, forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
 	}
 	if !now.Before(it.Expires) {
@@ -304,7 +298,7 @@ func (st *Store) PutAudit(ctx context.Context, a forgelink.AuditRecord) error {
 		key: key{orgPK(a.Org), auditSK(a.ID)}, Type: "audit", Org: a.Org, ID: a.ID, Time: utc(a.Time),
 		Actor: a.Actor, Action: a.Action, IntegrationID: a.IntegrationID, Detail: a.Detail,
 	}
-	err := st.put(ctx, item, "attribute_not_exists(PK)", nil)
+	err := st.put(ctx, &item, "attribute_not_exists(PK)", nil)
 	if isConditionFailed(err) {
 		return forgelink.Wrap(forgelink.ECONFLICT, err, "audit record already exists")
 	} else if err != nil {
@@ -330,7 +324,7 @@ func (st *Store) ListAudit(ctx context.Context, org, integrationID string, limit
 	out := make([]forgelink.AuditRecord, 0, len(items))
 	for _, raw := range items {
 		var it auditItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+		if err := unmarshalItem(raw, &it); err != nil {
 			return nil, forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
 		}
 		out = append(out, forgelink.AuditRecord{Org: it.Org, ID: it.ID, Time: it.Time, Actor: it.Actor,

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -20,16 +19,10 @@ func (st *Store) CreateAdminToken(ctx context.Context, t forgelink.AdminToken) e
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = st.now()
 	}
-	item, err := attributevalue.MarshalMap(tokenItem{key: key{orgPK(t.Org), tokenSK(t.Hash)}, Type: "token",
+	item := marshalItem(&tokenItem{key: key{orgPK(t.Org), tokenSK(t.Hash)}, Type: "token",
 		Hash: t.Hash, Org: t.Org, Name: t.Name, CreatedAt: utc(t.CreatedAt)})
-	if err != nil {
-		return forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
-	}
-	pointer, err := attributevalue.MarshalMap(tokenPointerItem{key: key{tokenPointerPK(t.Hash), skMeta}, Type: "token-pointer", Org: t.Org})
-	if err != nil {
-		return forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
-	}
-	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	pointer := marshalItem(&tokenPointerItem{key: key{tokenPointerPK(t.Hash), skMeta}, Type: "token-pointer", Org: t.Org})
+	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		{Put: &types.Put{TableName: &st.table, Item: pointer, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 	}})

@@ -1,6 +1,8 @@
 package gitlab
 
 import (
+	"golang.org/x/oauth2"
+
 	"context"
 	"encoding/json"
 	"encoding/pem"
@@ -374,4 +376,22 @@ func FuzzDecodeUser(f *testing.F) {
 			t.Fatalf("decodeUser(%q) = %+v without error", body, u)
 		}
 	})
+}
+
+// TestAuthCodeURLMatchesOAuth2 pins the hand-built URL to what golang.org/x/oauth2 builds,
+// byte for byte (same parameters, order and escaping).
+func TestAuthCodeURLMatchesOAuth2(t *testing.T) {
+	c := &Client{}
+	for _, tc := range []struct{ url, clientID, redirect, state string }{
+		{"https://example.com/gitlab", appID, redirectURL, "state-1"},
+		{"https://gitlab.example.com:8443", "id with spaces&=?", "https://app.example/orgs/a b/callback?x=1", "st+/="},
+		{"https://example.com/gitlab?tenant=1", appID, "", "s"},
+	} {
+		in := forgelink.Integration{URL: tc.url, ClientID: tc.clientID}
+		verifier := Verifier()
+		want := config(in, tc.clientID, "", tc.redirect).AuthCodeURL(tc.state, oauth2.S256ChallengeOption(verifier))
+		if got := c.AuthCodeURL(in, tc.redirect, tc.state, verifier); got != want {
+			t.Errorf("AuthCodeURL\n got %s\nwant %s", got, want)
+		}
+	}
 }

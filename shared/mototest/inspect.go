@@ -2,12 +2,14 @@ package mototest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
 // Raw views of moto's state, for tests that look for leaks (a client secret in a table
@@ -83,7 +85,12 @@ func (s *Server) ListSecrets(ctx context.Context) ([]Secret, error) {
 				sec.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 			}
 			v, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: e.ARN})
-			if err != nil {
+			var gone *smtypes.ResourceNotFoundException
+			if errors.As(err, &gone) {
+				// Deleted between the list and the read by a test running in parallel
+				// on the shared moto (a flaky "read secret …: 404" otherwise).
+				continue
+			} else if err != nil {
 				return nil, fmt.Errorf("read secret %s: %w", sec.Name, err)
 			}
 			sec.Value = aws.ToString(v.SecretString)

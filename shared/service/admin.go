@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"regexp"
 	"strings"
 
 	"github.com/forgelink/forgelink/shared/forgelink"
@@ -18,11 +17,9 @@ func Operator(org string) Actor { return Actor{Org: org, Name: "operator"} }
 // MinAdminTokenLength bounds operator-chosen admin tokens (FORGELINK_ADMIN_TOKEN).
 const MinAdminTokenLength = 24
 
-var slugPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])$`)
-
 // ValidSlug reports whether slug is a valid org slug: 2–40 characters of [a-z0-9-], not
 // starting or ending with "-".
-func ValidSlug(slug string) bool { return slugPattern.MatchString(slug) }
+func ValidSlug(slug string) bool { return validSlug(slug) }
 
 // EnsureOrg returns the org called slug, creating it with name when missing.
 func (s *Service) EnsureOrg(ctx context.Context, slug, name string) (forgelink.Org, error) {

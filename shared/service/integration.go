@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -36,8 +35,6 @@ const (
 	MaxClientIDLength     = 128
 	MaxClientSecretLength = 256
 )
-
-var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 // DuplicateURLMessage is the ECONFLICT message of a second integration for one GitLab URL.
 const DuplicateURLMessage = "An integration for this GitLab URL already exists in this org."
@@ -341,9 +338,6 @@ func (s *Service) DeleteIntegrationAt(ctx context.Context, actor Actor, org, id 
 	if err := s.authorize(actor, org); err != nil {
 		return err
 	}
-	if err := s.allowWrite(org); err != nil {
-		return err
-	}
 	var cur forgelink.Integration
 	for attempt := 0; ; attempt++ {
 		var err error
@@ -352,6 +346,13 @@ func (s *Service) DeleteIntegrationAt(ctx context.Context, actor Actor, org, id 
 		}
 		if version != 0 && version != cur.Version {
 			return errStale
+		}
+		// Like the other writes, only a delete that can happen counts against the
+		// per-org limit: an unknown id is 404 (not 429) and costs nothing.
+		if attempt == 0 {
+			if err := s.allowWrite(org); err != nil {
+				return err
+			}
 		}
 		err = s.store.DeleteIntegration(ctx, org, id, cur.Version)
 		if err == nil {
@@ -433,7 +434,7 @@ func checkCredentialFields(fields map[string]string, in IntegrationInput) (clien
 		fields["client_secret"] = "is required"
 	case clientID == "":
 		fields["client_id"] = "is required with the Secret"
-	case !clientIDPattern.MatchString(clientID):
+	case !validClientID(clientID):
 		fields["client_id"] = "must be 1-128 characters of letters, digits, _ and - (copy the Application ID from GitLab)"
 	}
 	switch {

@@ -6,8 +6,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
-	"regexp"
 	"strconv"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -148,7 +148,9 @@ type SignedIn struct {
 	ReturnTo string
 }
 
-var oauthErrorCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
+// gitlabBudget bounds the whole exchange with GitLab at the callback (DESIGN.md: GitLab
+// down or slow, timeout ≤ 10 s).
+const gitlabBudget = 10 * time.Second
 
 // FinishLogin completes a sign-in: it checks GitLab's answer against the state cookie
 // (state, org and integration must match: mix-up defence), exchanges the code with PKCE,
@@ -156,14 +158,18 @@ var oauthErrorCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
 // not active, upserts the member, starts a 12-hour member session (ending the one the
 // browser had), and audits the sign-in.
 func (s *Service) FinishLogin(ctx context.Context, cb LoginCallback) (SignedIn, error) {
+	// The integration in the path is checked first, so that an unknown org or integration
+	// answers the same 404 page as its login link and a pending or disabled one its 409
+	// page: DESIGN.md lists "unknown or pending integration" as a callback failure of its
+	// own, and checking the state first would show every such callback as "expired".
+	in, err := s.signInIntegration(ctx, cb.Org, cb.IntegrationID, true)
+	if err != nil {
+		return SignedIn{}, err
+	}
 	if cb.Error != "" {
 		return SignedIn{}, s.gitlabRefusal(ctx, cb)
 	}
 	if err := s.checkLoginState(ctx, cb); err != nil {
-		return SignedIn{}, err
-	}
-	in, err := s.signInIntegration(ctx, cb.Org, cb.IntegrationID, true)
-	if err != nil {
 		return SignedIn{}, err
 	}
 	if cb.Code == "" || len(cb.Code) > 1024 {
@@ -181,12 +187,17 @@ func (s *Service) FinishLogin(ctx context.Context, cb LoginCallback) (SignedIn, 
 		return SignedIn{}, forgelink.Wrap(forgelink.EUNAVAILABLE, err, "Sign-in is temporarily unavailable. Please try again in a moment.")
 	}
 
+	// One budget for both GitLab calls: a GitLab that is slow on each call, but under the
+	// client's per-call timeout, must still get its clear 502 within 10 s, well before the
+	// callback function's own timeout would answer with a bare gateway error.
+	gctx, cancel := context.WithTimeout(ctx, gitlabBudget)
+	defer cancel()
 	redirectURL := CallbackURL(cb.Base, cb.Org, cb.IntegrationID)
-	token, err := s.gitlab.Exchange(ctx, in, secret, redirectURL, cb.Code, cb.Cookie.Verifier)
+	token, err := s.gitlab.Exchange(gctx, in, secret, redirectURL, cb.Code, cb.Cookie.Verifier)
 	if err != nil {
 		return SignedIn{}, gitlabFailure(in, err)
 	}
-	user, err := s.gitlab.User(ctx, in, token)
+	user, err := s.gitlab.User(gctx, in, token)
 	if err != nil {
 		return SignedIn{}, gitlabFailure(in, err)
 	}
@@ -262,7 +273,7 @@ func (s *Service) checkLoginState(ctx context.Context, cb LoginCallback) error {
 // gitlabRefusal turns GitLab's error redirect (RFC 6749 §4.1.2.1) into the user's error.
 func (s *Service) gitlabRefusal(ctx context.Context, cb LoginCallback) error {
 	code := cb.Error
-	if !oauthErrorCode.MatchString(code) {
+	if !validOAuthErrorCode(code) {
 		code = "invalid_response"
 	}
 	s.log.InfoContext(ctx, "GitLab refused the sign-in", "oauth_error", code, "org", cb.Org, "integration", cb.IntegrationID)

@@ -59,8 +59,20 @@ func TestCleanReturnTo(t *testing.T) {
 	}
 }
 
+// TestGitLabRefusal: GitLab's error redirects for an active integration each map to their
+// code; for an unknown integration the callback answers not-found first (its own page,
+// like the login link), whatever GitLab's error says.
 func TestGitLabRefusal(t *testing.T) {
-	s, _, _, _, _ := newCacheService(t)
+	s, _, _, _, mem := newCacheService(t)
+	if _, err := mem.CreateIntegration(context.Background(), forgelink.Integration{
+		Org: "acme", ID: "i1", URL: "https://gitlab.example.com", Status: forgelink.StatusActive,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.FinishLogin(context.Background(), LoginCallback{Org: "acme", IntegrationID: "gone", Error: "access_denied"})
+	if forgelink.ErrorCode(err) != forgelink.ENOTFOUND {
+		t.Errorf("unknown integration: %v, want %s", err, forgelink.ENOTFOUND)
+	}
 	for code, want := range map[string]string{
 		"access_denied":           forgelink.EDENIED,
 		"server_error":            forgelink.EUPSTREAM,

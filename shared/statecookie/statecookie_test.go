@@ -3,6 +3,7 @@ package statecookie
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -189,6 +190,29 @@ func BenchmarkSealOpen(b *testing.B) {
 		var out state
 		if err := s.Open(tok, t0, &out); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestSealPlaintextFormat pins Seal's hand-written plaintext to json.Marshal(envelope),
+// the format Open reads (and that tokens sealed before it was hand-written used).
+func TestSealPlaintextFormat(t *testing.T) {
+	s := mustNew(t, key)
+	for _, v := range []any{in, "a string", map[string]any{"k": []int{1, 2}, "h": "<&>"}, nil} {
+		tok, err := s.Seal(v, t0, 10*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := base64.RawURLEncoding.DecodeString(tok)
+		ns := s.aead.NonceSize()
+		plain, err := s.aead.Open(nil, raw[:ns], raw[ns:], []byte(sealInfo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := json.Marshal(v)
+		want, _ := json.Marshal(envelope{Exp: t0.Add(10 * time.Minute).UnixMilli(), V: body})
+		if !bytes.Equal(plain, want) {
+			t.Errorf("plaintext %s, want %s", plain, want)
 		}
 	}
 }

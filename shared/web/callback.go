@@ -34,14 +34,18 @@ func (s *Server) handleCallback() http.Handler {
 				cb.Cookie = st
 			}
 		}
-		s.clearCookie(w, r, cookieState)
 
 		done, err := s.svc.FinishLogin(r.Context(), cb)
 		if err != nil {
+			s.clearCookie(w, r, cookieState)
 			s.failSignIn(w, r, err)
 			return
 		}
+		// The session cookie goes first and the state cookie's deletion last: some cookie
+		// jars (curl 7.x among them) drop a deletion that is followed by another
+		// Set-Cookie in the same response, and would then replay the spent state cookie.
 		s.setCookie(w, r, cookieSession, done.SessionID, forgelink.SessionTTL)
+		s.clearCookie(w, r, cookieState)
 		to := done.ReturnTo
 		if to == "" {
 			to = service.OrgHomePath(org)

@@ -11,6 +11,8 @@ import (
 )
 
 // integrationJSON is the JSON API's view of an integration. It never carries the secret.
+// client_id and secret_updated_at are always present, null until credentials are saved,
+// so every response has the same keys (DESIGN.md lists secret_updated_at among them).
 type integrationJSON struct {
 	ID              string  `json:"id"`
 	Platform        string  `json:"platform"`
@@ -20,9 +22,9 @@ type integrationJSON struct {
 	CallbackURL     string  `json:"callback_url"`
 	SetupURL        string  `json:"setup_url"`
 	LoginURL        string  `json:"login_url"`
-	ClientID        string  `json:"client_id,omitempty"`
+	ClientID        *string `json:"client_id"`
 	ClientSecretSet bool    `json:"client_secret_set"`
-	SecretUpdatedAt *string `json:"secret_updated_at,omitempty"`
+	SecretUpdatedAt *string `json:"secret_updated_at"`
 	CABundleSet     bool    `json:"ca_bundle_set"`
 	Version         int64   `json:"version"`
 	CreatedAt       string  `json:"created_at"`
@@ -39,12 +41,14 @@ func toJSON(base string, in forgelink.Integration) integrationJSON {
 		CallbackURL:     service.CallbackURL(base, in.Org, in.ID),
 		SetupURL:        service.SetupURL(in),
 		LoginURL:        service.LoginURL(base, in.Org, in.ID),
-		ClientID:        in.ClientID,
 		ClientSecretSet: in.SecretARN != "",
 		CABundleSet:     in.CABundle != "",
 		Version:         in.Version,
 		CreatedAt:       rfc3339(in.CreatedAt),
 		UpdatedAt:       rfc3339(in.UpdatedAt),
+	}
+	if in.ClientID != "" {
+		out.ClientID = &in.ClientID
 	}
 	if !in.SecretUpdatedAt.IsZero() && in.SecretARN != "" {
 		t := rfc3339(in.SecretUpdatedAt)

@@ -536,4 +536,65 @@ func TestIntegrationsAPIRateLimit(t *testing.T) {
 	}
 	// Reads are not limited.
 	igWantStatus(t, e.API(t, http.MethodGet, igAPIPath(e, ""), nil), http.StatusOK)
+	// Nor is a delete of an unknown id: 404, not 429 (it used to take a token first).
+	igWantStatus(t, e.API(t, http.MethodDelete, igAPIPath(e, "/nosuchid"), nil), http.StatusNotFound)
+}
+
+// TestIntegrationsAPIBodyNotAnObject: every request body is one JSON object in UTF-8.
+// A bare null used to pass as "no fields" (422 about missing fields, or "nothing to
+// change") and invalid UTF-8 was stored as U+FFFD; both are malformed input, 400.
+func TestIntegrationsAPIBodyNotAnObject(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	pending := e.PendingIntegration(t, "Keep me")
+	for _, body := range []string{"", "   ", "null", " null ", "[]", `"x"`, "42", "true",
+		"{\"platform\":\"gitlab\",\"url\":\"" + e.GitLabURL + "/u\",\"name\":\"\xff\"}"} {
+		for _, rc := range []struct{ method, path string }{{"POST", ""}, {"PATCH", "/" + pending.ID}} {
+			r := apptest.Do(t, http.DefaultClient, igBearer(e, rc.method, igAPIPath(e, rc.path), "application/json", body))
+			igWantStatus(t, r, http.StatusBadRequest)
+			if got := igDecode[igError](t, r).Error.Code; got != "malformed" {
+				t.Errorf("%s %q: code %q, want malformed", rc.method, body, got)
+			}
+		}
+	}
+	if got := igStored(t, e); len(got) != 1 || got[0].Name != "Keep me" || got[0].Version != 1 {
+		t.Errorf("a malformed body changed something: %+v", got)
+	}
+	// Whitespace before the object and a charset parameter are fine.
+	r := apptest.Do(t, http.DefaultClient, igBearer(e, "PATCH", igAPIPath(e, "/"+pending.ID), "application/json; charset=utf-8", "\n {\"name\":\"Renamed\"}"))
+	igWantStatus(t, r, http.StatusOK)
+}
+
+// TestIntegrationsAPIStableKeys: responses have the same keys whatever the status;
+// client_id and secret_updated_at are null until credentials are saved (they used to be
+// left out of a pending integration), then a string and an RFC 3339 time.
+func TestIntegrationsAPIStableKeys(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	keys := func(r apptest.Response) map[string]any {
+		t.Helper()
+		return igDecode[map[string]any](t, r)
+	}
+	r := e.API(t, http.MethodPost, igAPIPath(e, ""), map[string]string{"platform": "gitlab", "url": e.GitLabURL + "/pending"})
+	igWantStatus(t, r, http.StatusCreated)
+	got := keys(r)
+	for _, k := range []string{"client_id", "secret_updated_at"} {
+		if v, ok := got[k]; !ok || v != nil {
+			t.Errorf("pending %s: %v (present %v), want null", k, v, ok)
+		}
+	}
+	if got["client_secret_set"] != false {
+		t.Errorf("pending client_secret_set %v", got["client_secret_set"])
+	}
+
+	active, creds := e.ActiveIntegration(t)
+	r = e.API(t, http.MethodGet, igAPIPath(e, "/"+active.ID), nil)
+	got = keys(r)
+	if got["client_id"] != creds.ClientID || got["client_secret_set"] != true {
+		t.Errorf("active: %s", r.Body)
+	}
+	if ts, _ := got["secret_updated_at"].(string); ts == "" {
+		t.Errorf("active secret_updated_at: %v", got["secret_updated_at"])
+	} else if _, err := time.Parse(time.RFC3339, ts); err != nil {
+		t.Errorf("secret_updated_at %q: %v", ts, err)
+	}
+	igNoSecretIn(t, r, creds.Secret)
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/service"
@@ -117,12 +118,19 @@ func (s *Server) handleCreateIntegrationForm() http.Handler {
 			return
 		}
 		platform, rawURL, name := r.PostFormValue("platform"), r.PostFormValue("url"), r.PostFormValue("name")
+		// The page's platform select has one option; a form posted without the field
+		// (a script that fills in only the URL) means that one. A value sent is checked.
+		if _, sent := r.PostForm["platform"]; !sent {
+			platform = forgelink.PlatformGitLab
+		}
 		in, err := s.svc.CreateIntegration(r.Context(), actor, actor.Org, service.IntegrationInput{
 			Platform: &platform, URL: &rawURL, Name: &name,
 		}, s.base(r))
 		if err != nil {
 			switch forgelink.ErrorCode(err) {
-			case forgelink.EINVALID, forgelink.ECONFLICT, forgelink.ERATELIMITED:
+			case forgelink.EINVALID, forgelink.ECONFLICT, forgelink.ERATELIMITED, forgelink.EUNAVAILABLE:
+				// Re-render with the input kept (as the save form does), so a retry after
+				// a 429 or 503 needs no retyping.
 				_, status := s.prepareFailure(w, r, err)
 				page := s.newPage(actor.Org, sid)
 				page.URL, page.Name = rawURL, name
@@ -230,8 +238,12 @@ func (s *Server) handleSaveIntegrationForm() http.Handler {
 		version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
 		input := service.IntegrationInput{Name: &name, CABundle: &ca, Version: version}
 		// A pending integration needs credentials; an active one keeps its secret unless
-		// a new one is typed.
-		if cur.Status != forgelink.StatusActive || clientID != "" || secret != "" {
+		// a new one is typed. The edit page fills in the current Application ID, so that
+		// value with an empty Secret means "keep the credentials" (a rename), not "a new
+		// ID without its secret".
+		keep := cur.Status == forgelink.StatusActive && secret == "" &&
+			(clientID == "" || strings.TrimSpace(clientID) == cur.ClientID)
+		if !keep {
 			input.ClientID, input.ClientSecret = &clientID, &secret
 		}
 		in, err := s.svc.UpdateIntegration(r.Context(), actor, actor.Org, cur.ID, input, s.base(r))

@@ -226,12 +226,87 @@ func TestAdminFormsNeedCSRF(t *testing.T) {
 		t.Errorf("a refused form changed something: %+v", got)
 	}
 
-	// A form sent as JSON is 415, not a way around CSRF.
-	req, _ := http.NewRequest(http.MethodPost, e.URL+list+"/"+in.ID+"/delete", strings.NewReader(`{}`))
-	req.Header.Set("Content-Type", "application/json")
-	r := apptest.Do(t, c, req)
-	igWantStatus(t, r, http.StatusUnsupportedMediaType)
-	if len(igStored(t, e)) != 1 {
-		t.Error("integration deleted")
+	// A POST without a url-encoded form carries no CSRF token that counts: 403 like a
+	// missing token (it used to be 415), nothing changed, even with the right token in a
+	// JSON, text or multipart body.
+	right := apptest.FormValue(e.Get(t, c, list+"/new").Body, "csrf_token")
+	for _, tc := range []struct{ name, contentType, body string }{
+		{"no body", "", ""},
+		{"JSON body", "application/json", `{"csrf_token":"` + right + `"}`},
+		{"text body", "text/plain", "csrf_token=" + right},
+		{"multipart body", "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n" + right + "\r\n--b--\r\n"},
+	} {
+		for _, path := range []string{list, list + "/" + in.ID, list + "/" + in.ID + "/delete"} {
+			req, _ := http.NewRequest(http.MethodPost, e.URL+path, strings.NewReader(tc.body))
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			igWantStatus(t, apptest.Do(t, c, req), http.StatusForbidden)
+		}
+	}
+	if got := igStored(t, e); len(got) != 1 || got[0].Name != "Keep me" || got[0].Version != 1 {
+		t.Errorf("a form without a url-encoded body changed something: %+v", got)
+	}
+}
+
+// TestAdminEditActiveIntegrationForm: the edit page of an active integration fills in the
+// current Application ID, so a browser that only renames posts that ID with an empty
+// Secret. That used to be refused (422 "Secret is required with the Application ID");
+// it keeps the credentials. A different ID without a secret is still refused.
+func TestAdminEditActiveIntegrationForm(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	in, creds := e.ActiveIntegration(t)
+	before, _ := e.App.Store.GetIntegration(context.Background(), e.Org, in.ID)
+	c := e.AdminClient(t)
+	page := "/orgs/" + e.Org + "/settings/integrations/" + in.ID
+	r := e.Get(t, c, page)
+	igWantStatus(t, r, http.StatusOK)
+	form := map[string]string{
+		"csrf_token":    apptest.FormValue(r.Body, "csrf_token"),
+		"version":       apptest.FormValue(r.Body, "version"),
+		"client_id":     apptest.FormValue(r.Body, "client_id"),
+		"client_secret": "",
+		"name":          "Renamed in the browser",
+		"ca_bundle":     "",
+	}
+	if form["client_id"] != creds.ClientID {
+		t.Fatalf("edit page client_id %q, want the current one", form["client_id"])
+	}
+
+	// A different Application ID without its Secret: 422, nothing changed.
+	other := map[string]string{}
+	for k, v := range form {
+		other[k] = v
+	}
+	other["client_id"] = "another-app-id"
+	r = e.PostForm(t, c, page, other)
+	igWantStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.Body, `id="client_secret-error"`) {
+		t.Errorf("422 page lacks the Secret's error")
+	}
+
+	r = e.PostForm(t, c, page, form)
+	igWantStatus(t, r, http.StatusSeeOther)
+	after, _ := e.App.Store.GetIntegration(context.Background(), e.Org, in.ID)
+	if after.Name != "Renamed in the browser" || after.Status != forgelink.StatusActive ||
+		after.ClientID != creds.ClientID || after.SecretVersion != before.SecretVersion {
+		t.Errorf("rename changed the credentials or did not rename: %+v", after)
+	}
+}
+
+// TestAdminCreateFormWithoutPlatform: the step-1 page's platform select has one option;
+// a form posted without the field means GitLab Self-Managed (303), while a wrong value
+// is still a field error.
+func TestAdminCreateFormWithoutPlatform(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	c := e.AdminClient(t)
+	list := "/orgs/" + e.Org + "/settings/integrations"
+	csrf := apptest.FormValue(e.Get(t, c, list+"/new").Body, "csrf_token")
+	r := e.PostForm(t, c, list, map[string]string{"csrf_token": csrf, "platform": "github", "url": e.GitLabURL})
+	igWantStatus(t, r, http.StatusUnprocessableEntity)
+	r = e.PostForm(t, c, list, map[string]string{"csrf_token": csrf, "url": e.GitLabURL})
+	igWantStatus(t, r, http.StatusSeeOther)
+	if got := igStored(t, e); len(got) != 1 || got[0].Platform != forgelink.PlatformGitLab || got[0].Status != forgelink.StatusPending {
+		t.Errorf("stored %+v", got)
 	}
 }

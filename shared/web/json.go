@@ -1,11 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/forgelink/forgelink/shared/forgelink"
 )
@@ -32,6 +34,16 @@ func decodeJSON(r *http.Request, v any) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
+	}
+	// JSON text is UTF-8 (RFC 8259); encoding/json would silently turn bad bytes into
+	// U+FFFD and store mangled names.
+	if !utf8.Valid(body) {
+		return forgelink.Errorf(forgelink.EMALFORMED, "The request body is not valid UTF-8 JSON.")
+	}
+	// Every request body is one JSON object. encoding/json accepts a bare null as "no
+	// change" and would turn it into a 422 about missing fields; it is malformed input.
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return forgelink.Errorf(forgelink.EMALFORMED, "The request body must be a JSON object.")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var typeErr *json.UnmarshalTypeError

@@ -28,7 +28,13 @@ func TestLoginLinkErrors(t *testing.T) {
 		{"integration of another org", "/orgs/" + e.Org + "/login/" + disabled.ID, http.StatusNotFound, []string{"This login link is not valid"}},
 		{"pending", "/orgs/" + e.Org + "/login/" + pending.ID, http.StatusConflict, []string{"Sign-in through New GitLab is not set up yet", "ask your organization admin"}},
 		{"disabled", "/orgs/globex/login/" + disabled.ID, http.StatusConflict, []string{"Sign-in through Old GitLab is turned off"}},
-		{"pending callback", "/orgs/" + e.Org + "/login/" + pending.ID + "/callback?code=x&state=y", http.StatusBadRequest, []string{"expired or was not started here"}},
+		// The callback checks the integration in its path before the state, so these get
+		// their own pages rather than "expired" (DESIGN.md: unknown or pending integration).
+		{"pending callback", "/orgs/" + e.Org + "/login/" + pending.ID + "/callback?code=x&state=y", http.StatusConflict, []string{"Sign-in through New GitLab is not set up yet"}},
+		{"disabled callback", "/orgs/globex/login/" + disabled.ID + "/callback?code=x&state=y", http.StatusConflict, []string{"turned off"}},
+		{"unknown integration callback", "/orgs/" + e.Org + "/login/nope/callback?code=x&state=y", http.StatusNotFound, []string{"This login link is not valid"}},
+		{"unknown org callback", "/orgs/nope/login/" + active.ID + "/callback?code=x&state=y", http.StatusNotFound, []string{"This login link is not valid"}},
+		{"unknown integration, cancelled", "/orgs/" + e.Org + "/login/nope/callback?error=access_denied&state=y", http.StatusNotFound, []string{"This login link is not valid"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"sync"
 	"time"
 	"unicode"
 )
@@ -36,6 +37,12 @@ var funcs = template.FuncMap{
 	},
 }
 
+// parsedPages parses the templates on first use, once per process: the login and callback
+// functions render pages only on errors, so parsing them in New cost every cold start of
+// those functions about 1 ms for nothing. The templates are embedded and every page is
+// rendered by the tests, so a parse error cannot wait for production.
+var parsedPages = sync.OnceValue(mustParsePages)
+
 func mustParsePages() *pages {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -61,7 +68,7 @@ type view struct {
 // render writes page name with status. It sets a nonce-based Content-Security-Policy so
 // that only forgelink's own inline script runs, whatever a stored name contains.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
-	t, ok := s.pages.byName[name]
+	t, ok := parsedPages().byName[name]
 	if !ok {
 		s.log.ErrorContext(r.Context(), "unknown page", "page", name)
 		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)

@@ -19,7 +19,6 @@ type Server struct {
 	log     *slog.Logger
 	baseURL string // empty: derive from the request (API Gateway domain)
 	now     func() time.Time
-	pages   *pages
 }
 
 // Options configure a Server.
@@ -41,7 +40,6 @@ func New(svc *service.Service, sealer *statecookie.Sealer, log *slog.Logger, opt
 		log:     log,
 		baseURL: opts.BaseURL,
 		now:     opts.Now,
-		pages:   mustParsePages(),
 	}
 }
 
