@@ -1,21 +1,14 @@
 package dynamo
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/forgelink/forgelink/shared/awserr"
 	"github.com/forgelink/forgelink/shared/forgelink"
 )
-
-// retryAfter is what an unavailable store asks clients to wait, in seconds. The SDK has
-// already retried with backoff by the time we give up.
-const retryAfter = 2
 
 var (
 	errOrgNotFound         = forgelink.Errorf(forgelink.ENOTFOUND, "org not found")
@@ -37,40 +30,18 @@ func fail(err error, action string) error {
 	if errors.As(err, &fe) {
 		return err
 	}
-	cause := fmt.Errorf("dynamodb %s: %w", action, err)
-	if unavailable(err) {
-		e := forgelink.Wrap(forgelink.EUNAVAILABLE, cause, "The data store is unavailable right now. Please try again in a moment.")
-		e.RetryAfter = retryAfter
-		return e
-	}
-	return forgelink.Wrap(forgelink.EINTERNAL, cause, "Something went wrong on our side. Please try again.")
+	return awserr.Fail(fmt.Errorf("dynamodb %s: %w", action, err), unavailable(err),
+		"The data store is unavailable right now. Please try again in a moment.")
 }
 
 func unavailable(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return true
-	}
 	for _, r := range cancelReasons(err) {
 		if r == "ThrottlingError" || r == "ProvisionedThroughputExceeded" || r == "RequestLimitExceeded" {
 			return true
 		}
 	}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		switch apiErr.ErrorCode() {
-		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-			"InternalServerError", "ServiceUnavailable", "LimitExceededException",
-			// A missing table is an operator problem, not the user's; say "unavailable".
-			"ResourceNotFoundException":
-			return true
-		}
-	}
-	var respErr *smithyhttp.ResponseError
-	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
-		return true
-	}
-	var netErr net.Error
-	return errors.As(err, &netErr)
+	// A missing table is an operator problem, not the user's: say "unavailable" too.
+	return awserr.Transient(err, "ProvisionedThroughputExceededException", "LimitExceededException", "ResourceNotFoundException")
 }
 
 func isConditionFailed(err error) bool {

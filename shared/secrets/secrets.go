@@ -7,16 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/forgelink/forgelink/shared/awserr"
 	"github.com/forgelink/forgelink/shared/forgelink"
 )
 
@@ -121,8 +119,6 @@ func (s *Store) ListSecrets(ctx context.Context, prefix string) ([]string, error
 	return names, nil
 }
 
-const retryAfter = 2 // seconds; the SDK has already retried with backoff
-
 // fail maps an SDK error: ENOTFOUND for a missing secret or version, EUNAVAILABLE for
 // throttling, 5xx, network trouble and deadlines, EINTERNAL otherwise.
 func fail(err error, action string) error {
@@ -131,29 +127,6 @@ func fail(err error, action string) error {
 	if errors.As(err, &missing) {
 		return forgelink.Wrap(forgelink.ENOTFOUND, cause, "secret not found")
 	}
-	if unavailable(err) {
-		e := forgelink.Wrap(forgelink.EUNAVAILABLE, cause, "The secret store is unavailable right now. Please try again in a moment.")
-		e.RetryAfter = retryAfter
-		return e
-	}
-	return forgelink.Wrap(forgelink.EINTERNAL, cause, "Something went wrong on our side. Please try again.")
-}
-
-func unavailable(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return true
-	}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		switch apiErr.ErrorCode() {
-		case "ThrottlingException", "RequestLimitExceeded", "InternalServiceError", "ServiceUnavailable":
-			return true
-		}
-	}
-	var respErr *smithyhttp.ResponseError
-	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
-		return true
-	}
-	var netErr net.Error
-	return errors.As(err, &netErr)
+	return awserr.Fail(cause, awserr.Transient(err),
+		"The secret store is unavailable right now. Please try again in a moment.")
 }
