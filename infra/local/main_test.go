@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/forgelink/forgelink/shared/logging"
 	"github.com/forgelink/forgelink/shared/mototest"
 )
 
@@ -48,7 +47,7 @@ func testRun(t *testing.T, extra map[string]string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan Started, 1)
 	done := make(chan error, 1)
-	var out syncBuffer
+	var out logging.Buffer
 	go func() { done <- run(ctx, lookup, &out, io.Discard, ready) }()
 
 	var st Started
@@ -111,21 +110,4 @@ func expect(t *testing.T, url, token string, status int, body string) {
 	if resp.StatusCode != status || !strings.Contains(string(b), body) {
 		t.Errorf("GET %s: %d %q; want %d containing %q", url, resp.StatusCode, b, status, body)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/forgelink/forgelink/infra/toolcache"
+	"github.com/forgelink/forgelink/shared/logging"
 )
 
 // RIEModule is the pinned AWS Lambda Runtime Interface Emulator, built from source into the
@@ -124,7 +124,7 @@ type RIE struct {
 	RuntimeAPI string
 
 	cmd    *exec.Cmd
-	logs   *syncBuffer
+	logs   *logging.Buffer
 	done   chan struct{}
 	client *http.Client
 }
@@ -179,7 +179,7 @@ func startRIE(bin, bootstrapPath string, env []string) (*RIE, error) {
 		"AWS_REGION=us-east-1",
 		"AWS_DEFAULT_REGION=us-east-1",
 	}, env...)
-	logs := &syncBuffer{}
+	logs := &logging.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -317,22 +317,4 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
-}
-
-// syncBuffer is a bytes.Buffer safe for the emulator's writers and the test's readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Clone(b.buf.String())
 }

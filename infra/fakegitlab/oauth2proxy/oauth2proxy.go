@@ -9,12 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/forgelink/forgelink/infra/toolcache"
+	"github.com/forgelink/forgelink/shared/logging"
 )
 
 // Module is the pinned oauth2-proxy release.
@@ -90,7 +89,7 @@ func Start(tb testing.TB, opts Options) string {
 	}
 	args = append(args, opts.ExtraArgs...)
 
-	var logs syncBuffer
+	var logs logging.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -118,22 +117,4 @@ func Start(tb testing.TB, opts Options) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// syncBuffer collects process output from two pipes safely.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
