@@ -37,10 +37,10 @@ var screenshotsFlag = flag.Bool("screenshots", false, "save a full-page screensh
 
 const (
 	// journeyTimeout bounds one test's browser work: nothing may hang longer.
-	journeyTimeout = 60 * time.Second
+	journeyTimeout = 120 * time.Second
 	// stepTimeout bounds one action (find an element, load a page), so that a missing
 	// element fails in seconds with the step's name, not at the journey's deadline.
-	stepTimeout = 15 * time.Second
+	stepTimeout = 30 * time.Second
 )
 
 func screenshotsEnabled() bool {
