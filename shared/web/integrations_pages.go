@@ -22,12 +22,18 @@ var formLabels = []struct{ field, label string }{
 	{"ca_bundle", "CA bundle"},
 }
 
+// summarize lists the field errors in form order. A message shared by several fields
+// ("Application ID or Secret is wrong") is listed once, linking to the first of them.
 func summarize(fields map[string]string) []fieldError {
 	var out []fieldError
+	seen := map[string]bool{}
 	for _, f := range formLabels {
-		if msg, ok := fields[f.field]; ok {
-			out = append(out, fieldError{Field: f.field, Label: f.label, Message: msg})
+		msg, ok := fields[f.field]
+		if !ok || seen[fieldText(f.label, msg)] {
+			continue
 		}
+		seen[fieldText(f.label, msg)] = true
+		out = append(out, fieldError{Field: f.field, Label: f.label, Message: msg})
 	}
 	return out
 }

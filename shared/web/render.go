@@ -21,14 +21,7 @@ var templateFS embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 var funcs = template.FuncMap{
-	// field prefixes a field's message with its label, unless the message is already a
-	// sentence of its own ("Application ID or Secret is wrong").
-	"field": func(label, msg string) string {
-		if msg != "" && unicode.IsUpper([]rune(msg)[0]) {
-			return msg
-		}
-		return label + " " + msg
-	},
+	"field": fieldText,
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -42,6 +35,15 @@ var funcs = template.FuncMap{
 // those functions about 1 ms for nothing. The templates are embedded and every page is
 // rendered by the tests, so a parse error cannot wait for production.
 var parsedPages = sync.OnceValue(mustParsePages)
+
+// fieldText prefixes a field's message with its label ("Server URL must use https"),
+// unless the message is already a sentence of its own ("Application ID or Secret is wrong").
+func fieldText(label, msg string) string {
+	if msg != "" && unicode.IsUpper([]rune(msg)[0]) {
+		return msg
+	}
+	return label + " " + msg
+}
 
 func mustParsePages() *pages {
 	names, err := fs.Glob(templateFS, "templates/*.html")
