@@ -5,7 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/shared/apptest"
 )
 
@@ -53,4 +55,38 @@ func mustRequest(t *testing.T, u string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// TestCallbackBoundsSlowGitLab: a GitLab that answers each call in 6 s — under the
+// client's per-call timeout — must still get its clear 502 within the callback's 10 s
+// budget for the whole exchange, long before the function's own timeout (15 s).
+func TestCallbackBoundsSlowGitLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the 10 s GitLab budget")
+	}
+	t.Parallel()
+	e := apptest.Start(t, apptest.Options{})
+	in, _ := e.ActiveIntegration(t)
+	c := e.Client(t)
+
+	// Walk to GitLab's redirect back to the callback, without following it.
+	r := e.Follow(t, c, e.Get(t, c, in.LoginURL))
+	r = e.Follow(t, c, e.PostForm(t, c, e.GitLabURL+"/users/sign_in", map[string]string{"user[login]": "alice", "user[password]": "password"}))
+	r = e.PostForm(t, c, e.GitLabURL+"/oauth/authorize", apptest.HiddenInputs(r.Body, "authorize"))
+	callback := r.Header.Get("Location")
+	if r.StatusCode != http.StatusFound || !strings.HasPrefix(callback, in.CallbackURL+"?") {
+		t.Fatalf("authorize: %d → %q", r.StatusCode, callback)
+	}
+
+	e.GitLab.SetFault(fakegitlab.Fault{Slow: 6 * time.Second})
+	defer e.GitLab.SetFault(fakegitlab.Fault{})
+	start := time.Now()
+	r = e.Get(t, c, callback)
+	took := time.Since(start)
+	if r.StatusCode != http.StatusBadGateway {
+		t.Fatalf("callback with a slow GitLab: %d, want 502:\n%s", r.StatusCode, snippet(r.Body))
+	}
+	if took < 9*time.Second || took > 12*time.Second {
+		t.Errorf("callback answered after %v, want about 10 s (one budget for both GitLab calls)", took)
+	}
 }
