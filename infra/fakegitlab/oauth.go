@@ -543,24 +543,13 @@ func (s *Server) idTokenLocked(r *http.Request, t *accessToken) string {
 	u := s.userByIDLocked(t.UserID)
 	base := s.baseLocked(r)
 	now := s.now()
-	claims := map[string]any{
-		"iss":                base,
-		"sub":                itoa(u.ID),
-		"aud":                t.AppUID,
-		"exp":                now.Add(idTokenLifetime).Unix(),
-		"iat":                now.Unix(),
-		"auth_time":          t.AuthTime.Unix(),
-		"sub_legacy":         sha256Hex("fakegitlab-" + itoa(u.ID)),
-		"name":               u.Name,
-		"nickname":           u.Username,
-		"preferred_username": u.Username,
-		"email":              u.Email,
-		"email_verified":     true,
-		"website":            "",
-		"profile":            base + "/" + u.Username,
-		"picture":            s.avatarURL(base, u),
-		"groups_direct":      []string{},
-	}
+	claims := s.profileClaims(base, u)
+	claims["iss"] = base
+	claims["aud"] = t.AppUID
+	claims["exp"] = now.Add(idTokenLifetime).Unix()
+	claims["iat"] = now.Unix()
+	claims["auth_time"] = t.AuthTime.Unix()
+	claims["groups_direct"] = []string{}
 	if t.Nonce != "" {
 		claims["nonce"] = t.Nonce
 	}
@@ -670,7 +659,15 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	u := *s.userByIDLocked(t.UserID)
 	base := s.baseLocked(r)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{
+	claims := s.profileClaims(base, &u)
+	claims["groups"] = []string{}
+	writeJSON(w, http.StatusOK, claims)
+}
+
+// profileClaims are the OIDC claims about u that GitLab puts both in id_tokens and in
+// the userinfo answer.
+func (s *Server) profileClaims(base string, u *User) map[string]any {
+	return map[string]any{
 		"sub":                itoa(u.ID),
 		"sub_legacy":         sha256Hex("fakegitlab-" + itoa(u.ID)),
 		"name":               u.Name,
@@ -680,9 +677,8 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		"email_verified":     true,
 		"website":            "",
 		"profile":            base + "/" + u.Username,
-		"picture":            s.avatarURL(base, &u),
-		"groups":             []string{},
-	})
+		"picture":            s.avatarURL(base, u),
+	}
 }
 
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {

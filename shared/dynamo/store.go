@@ -292,7 +292,7 @@ func (st *Store) PutAudit(ctx context.Context, a forgelink.AuditRecord) error {
 		a.Time = st.now()
 	}
 	if a.ID == "" {
-		a.ID = auditID(a.Time)
+		a.ID = forgelink.NewAuditID(a.Time)
 	}
 	item := auditItem{
 		key: key{orgPK(a.Org), auditSK(a.ID)}, Type: "audit", Org: a.Org, ID: a.ID, Time: utc(a.Time),
@@ -331,13 +331,6 @@ func (st *Store) ListAudit(ctx context.Context, org, integrationID string, limit
 			Action: it.Action, IntegrationID: it.IntegrationID, Detail: it.Detail})
 	}
 	return out, nil
-}
-
-// auditID makes the sortable id of an audit record: a fixed-width UTC time (string order
-// is time order, which RFC3339Nano's trimmed zeros would break) and a random suffix so
-// records of the same instant do not collide.
-func auditID(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + randomHex(4)
 }
 
 func randomHex(n int) string {

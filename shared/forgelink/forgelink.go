@@ -4,6 +4,8 @@ package forgelink
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"time"
 )
 
@@ -124,6 +126,16 @@ const (
 	AuditSignOut            = "member.signed_out"
 	AuditAdminSignIn        = "admin.signed_in"
 )
+
+// NewAuditID makes the sortable id of an audit record at t: a fixed-width UTC time (so
+// that string order is time order, which RFC 3339's trimmed zeros would break) and a
+// random suffix so that records of the same instant do not collide. Stores use it as the
+// sort key.
+func NewAuditID(t time.Time) string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return t.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + hex.EncodeToString(b)
+}
 
 // AuditRecord says who did what, when. Never carries secrets.
 type AuditRecord struct {

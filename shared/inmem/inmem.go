@@ -357,7 +357,7 @@ func (s *Store) PutAudit(ctx context.Context, a forgelink.AuditRecord) error {
 	}
 	a.Time = utc(a.Time)
 	if a.ID == "" {
-		a.ID = auditID(a.Time)
+		a.ID = forgelink.NewAuditID(a.Time)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -385,14 +385,6 @@ func (s *Store) ListAudit(ctx context.Context, org, integrationID string, limit 
 		out = out[:limit]
 	}
 	return out, nil
-}
-
-// auditID makes the sortable id of an audit record: a fixed-width UTC time (so that
-// string order is time order, which RFC3339Nano's trimmed zeros would break) and a random
-// suffix so records of the same instant do not collide. The DynamoDB store uses the same
-// shape in its sort key.
-func auditID(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + randomHex(4)
 }
 
 func randomHex(n int) string {
