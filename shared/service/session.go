@@ -34,12 +34,23 @@ func (s *Service) MemberSession(ctx context.Context, org, sessionID string) (for
 	return sess, nil
 }
 
-// SignOut ends the member session sessionID of org and audits it; EUNAUTHORIZED when it
-// is not a valid member session of org (nothing changes then).
+// SignOut ends the member session sessionID of org and audits it. A session that no
+// longer exists (expired, or ended elsewhere) leaves nothing to end, so that is not an
+// error: the browser is signed out either way. A live session of another org, or an admin
+// session, is EUNAUTHORIZED and nothing changes. Whether the integration is still active
+// does not matter: ending a session is always allowed.
 func (s *Service) SignOut(ctx context.Context, org, sessionID string) error {
-	sess, err := s.MemberSession(ctx, org, sessionID)
-	if err != nil {
+	if sessionID == "" || len(sessionID) > 256 {
+		return errNotSignedIn
+	}
+	sess, err := s.store.GetSession(ctx, hashToken(sessionID))
+	switch {
+	case forgelink.ErrorCode(err) == forgelink.ENOTFOUND:
+		return nil
+	case err != nil:
 		return err
+	case sess.Kind != forgelink.SessionMember || sess.Org != org:
+		return errNotSignedIn
 	}
 	if err := s.store.DeleteSession(ctx, sess.Hash); err != nil && forgelink.ErrorCode(err) != forgelink.ENOTFOUND {
 		return err

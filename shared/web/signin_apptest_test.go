@@ -9,6 +9,8 @@ import (
 
 	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/shared/apptest"
+	"github.com/forgelink/forgelink/shared/forgelink"
+	"github.com/forgelink/forgelink/shared/storetest"
 )
 
 // TestSignInAfterAdminSetup runs the member sign-in on the application as the local runner
@@ -88,5 +90,35 @@ func TestCallbackBoundsSlowGitLab(t *testing.T) {
 	}
 	if took < 9*time.Second || took > 12*time.Second {
 		t.Errorf("callback answered after %v, want about 10 s (one budget for both GitLab calls)", took)
+	}
+}
+
+// TestLogoutAfterSessionExpired: a sign-out form left open past the session's 12 hours
+// still signs the browser out (303 home, cookie cleared) instead of refusing: there is
+// nothing left to end, and the person's wish is already true.
+func TestLogoutAfterSessionExpired(t *testing.T) {
+	clock := storetest.NewClock(time.Now())
+	e := apptest.Start(t, apptest.Options{Now: clock.Now})
+	in, _ := e.ActiveIntegration(t)
+	c := e.Client(t)
+	home := e.SignIn(t, c, in.LoginURL, "alice")
+	csrf := apptest.FormValue(home.Body, "csrf_token")
+	if csrf == "" {
+		t.Fatalf("no sign-out form on the home page:\n%s", snippet(home.Body))
+	}
+
+	clock.Advance(forgelink.SessionTTL + time.Minute)
+	r := e.PostForm(t, c, "/orgs/"+e.Org+"/logout", map[string]string{"csrf_token": csrf})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/orgs/"+e.Org {
+		t.Fatalf("logout after expiry: %d → %q:\n%s", r.StatusCode, r.Header.Get("Location"), snippet(r.Body))
+	}
+	cleared := false
+	for _, ck := range r.Cookies() {
+		if ck.Name == "forgelink_session" && ck.MaxAge < 0 {
+			cleared = true
+		}
+	}
+	if !cleared {
+		t.Errorf("the session cookie was not cleared: %v", r.Header["Set-Cookie"])
 	}
 }
