@@ -88,9 +88,10 @@ var empty = map[string]expect{
 	// An empty store knows no integration: the login link's "not valid" page, state cleared.
 	"callback.json": {Status: 404, HTML: true, Cleared: []string{"__Host-forgelink_state"}},
 
-	"org-home.json":      {Status: 404, HTML: true},
-	"session.json":       {Status: 401, JSON: true},
-	"logout-form.json":   {Status: 403, HTML: true}, // no such session: nothing to end, nothing changed
+	"org-home.json": {Status: 404, HTML: true},
+	"session.json":  {Status: 401, JSON: true},
+	// No such session: nothing is left to end, so the browser is signed out (cookie cleared).
+	"logout-form.json":   {Status: 303, Location: "/orgs/acme", Cleared: []string{"__Host-forgelink_session"}},
 	"admin-sign-in.json": {Status: 400, HTML: true}, // unknown link: the clear "not valid" page
 }
 
