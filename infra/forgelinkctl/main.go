@@ -1,11 +1,14 @@
-// Command forgelinkctl is forgelink's operator CLI: it creates orgs, admin API tokens and
-// one-time admin sign-in links, and sweeps orphaned client secrets. It reads the same
+// Command forgelinkctl is forgelink's operator CLI: it creates orgs, creates, lists and
+// revokes admin API tokens, makes one-time admin sign-in links, and sweeps orphaned client
+// secrets. It reads the same
 // FORGELINK_* variables as the functions and the local runner, and works on the shared
 // store only (FORGELINK_STORE=aws): the in-memory store lives inside one process, so
 // anything created there would vanish when forgelinkctl exits.
 //
 //	forgelinkctl create-org SLUG [--name NAME]
 //	forgelinkctl create-token ORG [--name NAME]
+//	forgelinkctl list-tokens ORG
+//	forgelinkctl revoke-token ORG ID-OR-TOKEN
 //	forgelinkctl sign-in-link ORG [--base-url URL]
 //	forgelinkctl sweep-secrets [--dry-run]
 package main
@@ -20,6 +23,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/config"
@@ -47,6 +51,9 @@ const usage = `usage: forgelinkctl COMMAND [ARGS]
 Commands:
   create-org SLUG [--name NAME]        create an org (no-op when it exists)
   create-token ORG [--name NAME]       create an admin API token; printed once, only its hash is stored
+  list-tokens ORG                      list the org's admin API tokens: id, name, created (newest first)
+  revoke-token ORG ID-OR-TOKEN         revoke an admin API token at once, by its id (8 or more of its
+                                       hex characters) or by the token itself
   sign-in-link ORG [--base-url URL]    print a one-time admin sign-in link (valid 10 minutes)
   sweep-secrets [--dry-run]            delete client secrets whose integration no longer exists
 
@@ -78,7 +85,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	want := map[string]int{"create-org": 1, "create-token": 1, "sign-in-link": 1, "sweep-secrets": 0}
+	want := map[string]int{"create-org": 1, "create-token": 1, "list-tokens": 1, "revoke-token": 2, "sign-in-link": 1, "sweep-secrets": 0}
 	n, known := want[cmd]
 	if !known {
 		fmt.Fprint(stderr, usage)
@@ -126,6 +133,20 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		fmt.Fprintln(stderr, "Admin API token (shown once; only its hash is stored):")
 		fmt.Fprintln(stdout, token)
+	case "list-tokens":
+		tokens, err := svc.ListAdminTokens(ctx, pos[0])
+		if err != nil {
+			return describe(err)
+		}
+		for _, t := range tokens {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.UTC().Format(time.RFC3339))
+		}
+		fmt.Fprintf(stderr, "%d admin token(s) in org %s\n", len(tokens), pos[0])
+	case "revoke-token":
+		if err := svc.RevokeAdminToken(ctx, service.Operator(pos[0]), pos[0], pos[1]); err != nil {
+			return describe(err)
+		}
+		fmt.Fprintln(stdout, "admin token revoked")
 	case "sign-in-link":
 		base := strings.TrimRight(*baseURL, "/")
 		if base == "" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/config"
+	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/logging"
 	"github.com/forgelink/forgelink/shared/mototest"
 )
@@ -17,7 +18,7 @@ func env(m map[string]string) func(string) string { return func(k string) string
 
 func TestUsageAndMemoryRefused(t *testing.T) {
 	ctx := context.Background()
-	for _, args := range [][]string{nil, {"nope"}, {"create-org"}, {"create-org", "a", "b"}, {"sweep-secrets", "x"}, {"create-org", "acme", "--bogus"}} {
+	for _, args := range [][]string{nil, {"nope"}, {"create-org"}, {"create-org", "a", "b"}, {"sweep-secrets", "x"}, {"create-org", "acme", "--bogus"}, {"list-tokens"}, {"revoke-token", "acme"}} {
 		var out, errOut bytes.Buffer
 		err := run(ctx, args, env(nil), &out, &errOut)
 		if !errors.Is(err, errUsage) {
@@ -82,6 +83,66 @@ func TestAgainstMoto(t *testing.T) {
 	link := strings.TrimSpace(out[strings.Index(out, "token=")+len("token="):])
 	if _, err := a.Service.RedeemAdminLink(ctx, "acme", link); err != nil {
 		t.Errorf("link does not redeem: %v", err)
+	}
+
+	// list-tokens shows ids, never tokens; revoke-token by id or token stops them at once.
+	out, _, err = ctl("create-token", "acme", "--name", "deploy")
+	deploy := strings.TrimSpace(out)
+	if err != nil {
+		t.Fatalf("create-token: %v", err)
+	}
+	out, _, err = ctl("list-tokens", "acme")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if err != nil || len(lines) != 2 || strings.Contains(out, token) || strings.Contains(out, deploy) {
+		t.Fatalf("list-tokens: %q %v", out, err)
+	}
+	ids := map[string]string{} // name → id
+	for _, line := range lines {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 || len(f[0]) != 12 || !strings.HasPrefix(f[2], "20") {
+			t.Fatalf("list-tokens line %q", line)
+		}
+		ids[f[1]] = f[0]
+	}
+	if ids["ci"] == "" || ids["deploy"] == "" {
+		t.Fatalf("list-tokens names: %q", out)
+	}
+	if _, _, err := ctl("list-tokens", "nosuchorg"); err == nil {
+		t.Error("list-tokens for a missing org succeeded")
+	}
+	if out, _, err := ctl("revoke-token", "acme", ids["ci"]); err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke-token by id: %q %v", out, err)
+	}
+	if _, err := a.Service.AuthenticateToken(ctx, "acme", token); forgelink.ErrorCode(err) != forgelink.EUNAUTHORIZED {
+		t.Errorf("revoked token still authenticates: %v", err)
+	}
+	if _, _, err := ctl("revoke-token", "acme", ids["ci"]); forgelink.ErrorCode(err) != forgelink.ENOTFOUND {
+		t.Errorf("revoke-token twice: %v", err)
+	}
+	if _, _, err := ctl("revoke-token", "acme", "abc"); forgelink.ErrorCode(err) != forgelink.EINVALID {
+		t.Errorf("revoke-token with a short id: %v", err)
+	}
+	if _, _, err := ctl("revoke-token", "acme", deploy); err != nil {
+		t.Fatalf("revoke-token by token: %v", err)
+	}
+	if _, err := a.Service.AuthenticateToken(ctx, "acme", deploy); forgelink.ErrorCode(err) != forgelink.EUNAUTHORIZED {
+		t.Errorf("revoked token still authenticates: %v", err)
+	}
+	if out, _, err := ctl("list-tokens", "acme"); err != nil || out != "" {
+		t.Errorf("list-tokens after revoking: %q %v", out, err)
+	}
+	recs, _ := a.Store.ListAudit(ctx, "acme", "", 0)
+	var revoked int
+	for _, r := range recs {
+		if r.Action == forgelink.AuditTokenRevoked {
+			revoked++
+			if r.Actor != "operator" || strings.Contains(r.Detail, token) || strings.Contains(r.Detail, deploy) {
+				t.Errorf("audit record %+v", r)
+			}
+		}
+	}
+	if revoked != 2 {
+		t.Errorf("%d revocations audited, want 2: %+v", revoked, recs)
 	}
 
 	// sweep-secrets: an orphan goes, a secret whose integration exists stays.

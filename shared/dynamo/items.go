@@ -14,13 +14,14 @@ const (
 	skMeta            = "META"
 	prefixIntegration = "INTEGRATION#"
 	prefixAudit       = "AUDIT#"
+	prefixToken       = "TOKEN#"
 )
 
 func orgPK(org string) string           { return "ORG#" + org }
 func integrationSK(id string) string    { return prefixIntegration + id }
 func urlSK(url string) string           { return "URL#" + sha256Hex(url) }
-func tokenSK(hash string) string        { return "TOKEN#" + hash }
-func tokenPointerPK(hash string) string { return "TOKEN#" + hash }
+func tokenSK(hash string) string        { return prefixToken + hash }
+func tokenPointerPK(hash string) string { return prefixToken + hash }
 func sessionPK(hash string) string      { return "SESSION#" + hash }
 func adminLinkPK(hash string) string    { return "ADMINLINK#" + hash }
 func auditSK(id string) string          { return prefixAudit + id }
@@ -139,6 +140,10 @@ type tokenItem struct {
 	Org       string
 	Name      string
 	CreatedAt time.Time
+}
+
+func (it tokenItem) domain() forgelink.AdminToken {
+	return forgelink.AdminToken{Hash: it.Hash, Org: it.Org, Name: it.Name, CreatedAt: it.CreatedAt}
 }
 
 // tokenPointerItem lets bearer auth find a token's org from the hash alone.

@@ -6,6 +6,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -107,6 +109,17 @@ type AdminToken struct {
 	CreatedAt time.Time
 }
 
+// SortAdminTokens orders tokens as Store.ListAdminTokens returns them: newest first,
+// ties by hash.
+func SortAdminTokens(ts []AdminToken) {
+	slices.SortFunc(ts, func(a, b AdminToken) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Hash, b.Hash)
+	})
+}
+
 // AdminLink is a one-time admin sign-in link; only its SHA-256 is stored.
 type AdminLink struct {
 	Hash      string
@@ -125,6 +138,7 @@ const (
 	AuditSignIn             = "member.signed_in"
 	AuditSignOut            = "member.signed_out"
 	AuditAdminSignIn        = "admin.signed_in"
+	AuditTokenRevoked       = "admin.token_revoked" // Detail names the token's id, never the token
 )
 
 // NewAuditID makes the sortable id of an audit record at t: a fixed-width UTC time (so
@@ -182,6 +196,11 @@ type Store interface {
 	GetAdminToken(ctx context.Context, org, hash string) (AdminToken, error)
 	// FindAdminToken resolves a token hash without knowing its org (bearer auth); ENOTFOUND.
 	FindAdminToken(ctx context.Context, hash string) (AdminToken, error)
+	// ListAdminTokens returns the org's tokens newest first (ties: by hash).
+	ListAdminTokens(ctx context.Context, org string) ([]AdminToken, error)
+	// DeleteAdminToken removes the org's token and its hash pointer together; ENOTFOUND
+	// when the org has no token with this hash (a token of another org is not touched).
+	DeleteAdminToken(ctx context.Context, org, hash string) error
 
 	CreateAdminLink(ctx context.Context, l AdminLink) error
 	// ConsumeAdminLink deletes the link and returns it, atomically: a second call, or a call

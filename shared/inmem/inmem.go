@@ -317,6 +317,29 @@ func (s *Store) FindAdminToken(ctx context.Context, hash string) (forgelink.Admi
 	return t, nil
 }
 
+func (s *Store) ListAdminTokens(ctx context.Context, org string) ([]forgelink.AdminToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []forgelink.AdminToken{}
+	for _, t := range s.tokens {
+		if t.Org == org {
+			out = append(out, t)
+		}
+	}
+	forgelink.SortAdminTokens(out)
+	return out, nil
+}
+
+func (s *Store) DeleteAdminToken(ctx context.Context, org, hash string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.tokens[hash]; !ok || t.Org != org {
+		return errTokenNotFound
+	}
+	delete(s.tokens, hash)
+	return nil
+}
+
 func (s *Store) CreateAdminLink(ctx context.Context, l forgelink.AdminLink) error {
 	if l.Hash == "" || l.Org == "" {
 		return forgelink.Errorf(forgelink.EINTERNAL, "admin link hash and org must not be empty")

@@ -220,3 +220,110 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("disabled limiter: %v", err)
 	}
 }
+
+func TestListAndRevokeAdminTokens(t *testing.T) {
+	s, mem, clock, _ := newAdminTestService(t)
+	ctx := context.Background()
+	if _, err := s.EnsureOrg(ctx, "beta", ""); err != nil {
+		t.Fatal(err)
+	}
+	ci, _ := s.CreateAdminToken(ctx, "acme", "ci", "")
+	clock.add(time.Minute)
+	deploy, _ := s.CreateAdminToken(ctx, "acme", "deploy", "")
+	theirs, _ := s.CreateAdminToken(ctx, "beta", "theirs", "")
+
+	list, err := s.ListAdminTokens(ctx, "acme")
+	if err != nil || len(list) != 2 {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	if list[0].Name != "deploy" || list[1].Name != "ci" || !list[0].CreatedAt.After(list[1].CreatedAt) {
+		t.Errorf("want newest first: %+v", list)
+	}
+	ciID := hashToken(ci)[:TokenIDLength]
+	if list[1].ID != ciID || list[0].ID != hashToken(deploy)[:TokenIDLength] {
+		t.Errorf("ids: %+v", list)
+	}
+	if _, err := s.ListAdminTokens(ctx, "nosuch"); code(err) != forgelink.ENOTFOUND {
+		t.Errorf("list of a missing org: %v", err)
+	}
+
+	op := Operator("acme")
+	if err := s.RevokeAdminToken(ctx, Operator("beta"), "acme", ciID); code(err) != forgelink.EFORBIDDEN {
+		t.Errorf("actor of another org: %v", err)
+	}
+	if err := s.RevokeAdminToken(ctx, op, "acme", hashToken(theirs)[:TokenIDLength]); code(err) != forgelink.ENOTFOUND {
+		t.Errorf("id of another org's token: %v", err)
+	}
+	if err := s.RevokeAdminToken(ctx, op, "acme", theirs); code(err) != forgelink.ENOTFOUND {
+		t.Errorf("another org's token: %v", err)
+	}
+	for _, bad := range []string{"", "abc", "0123456"} {
+		if err := s.RevokeAdminToken(ctx, op, "acme", bad); code(err) != forgelink.EINVALID {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	for _, unknown := range []string{"ffffffffffff", "not-a-token-we-know-of-at-all"} {
+		if err := s.RevokeAdminToken(ctx, op, "acme", unknown); code(err) != forgelink.ENOTFOUND {
+			t.Errorf("%q: %v", unknown, err)
+		}
+	}
+
+	// By id (8 characters, upper case is fine): the token stops working at once.
+	if err := s.RevokeAdminToken(ctx, op, "acme", strings.ToUpper(ciID[:8])); err != nil {
+		t.Fatalf("revoke by id: %v", err)
+	}
+	if _, err := s.AuthenticateToken(ctx, "acme", ci); code(err) != forgelink.EUNAUTHORIZED {
+		t.Errorf("revoked token still authenticates: %v", err)
+	}
+	if err := s.RevokeAdminToken(ctx, op, "acme", ciID); code(err) != forgelink.ENOTFOUND {
+		t.Errorf("revoke twice: %v", err)
+	}
+	// By the token itself.
+	if err := s.RevokeAdminToken(ctx, op, "acme", deploy); err != nil {
+		t.Fatalf("revoke by token: %v", err)
+	}
+	if _, err := s.AuthenticateToken(ctx, "acme", deploy); code(err) != forgelink.EUNAUTHORIZED {
+		t.Errorf("revoked token still authenticates: %v", err)
+	}
+	if _, err := s.AuthenticateToken(ctx, "beta", theirs); err != nil {
+		t.Errorf("another org's token was touched: %v", err)
+	}
+	if list, err := s.ListAdminTokens(ctx, "acme"); err != nil || len(list) != 0 {
+		t.Errorf("list after revoking: %+v %v", list, err)
+	}
+
+	recs, _ := mem.ListAudit(ctx, "acme", "", 0)
+	var revoked []forgelink.AuditRecord
+	for _, r := range recs {
+		if r.Action == forgelink.AuditTokenRevoked {
+			revoked = append(revoked, r)
+		}
+	}
+	if len(revoked) != 2 {
+		t.Fatalf("audit: %+v", recs)
+	}
+	for _, r := range revoked {
+		if r.Actor != "operator" || strings.Contains(r.Detail, ci) || strings.Contains(r.Detail, deploy) {
+			t.Errorf("audit record %+v", r)
+		}
+	}
+	if details := revoked[0].Detail + revoked[1].Detail; !strings.Contains(details, ciID) || !strings.Contains(details, hashToken(deploy)[:TokenIDLength]) {
+		t.Errorf("audit details %q lack the ids", details)
+	}
+
+	// An id prefix that matches two tokens is refused, a longer one picks one.
+	for _, h := range []string{"abcdef01" + strings.Repeat("0", 56), "abcdef01" + strings.Repeat("1", 56)} {
+		if err := mem.CreateAdminToken(ctx, forgelink.AdminToken{Hash: h, Org: "acme", Name: "twin"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RevokeAdminToken(ctx, op, "acme", "abcdef01"); code(err) != forgelink.EINVALID {
+		t.Errorf("ambiguous id: %v", err)
+	}
+	if err := s.RevokeAdminToken(ctx, op, "acme", "abcdef011"); err != nil {
+		t.Errorf("longer id: %v", err)
+	}
+	if list, _ := s.ListAdminTokens(ctx, "acme"); len(list) != 1 || list[0].ID != "abcdef010000" {
+		t.Errorf("after revoking one twin: %+v", list)
+	}
+}

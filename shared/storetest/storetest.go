@@ -36,6 +36,7 @@ func Run(t *testing.T, open Open) {
 		{"Members", testMembers},
 		{"Sessions", testSessions},
 		{"AdminTokens", testAdminTokens},
+		{"AdminTokenListAndDelete", testAdminTokenListAndDelete},
 		{"AdminLinks", testAdminLinks},
 		{"AdminLinkConcurrentConsume", testAdminLinkConcurrentConsume},
 		{"Audit", testAudit},
@@ -340,6 +341,47 @@ func testAdminTokens(t *testing.T, e *env) {
 	wantCode(t, e.CreateAdminToken(e.ctx, dup), forgelink.ECONFLICT, "same hash again, even in another org")
 	got, _ = e.FindAdminToken(e.ctx, tok.Hash)
 	same(t, got.Org, "acme", "token org after refused duplicate")
+}
+
+func testAdminTokenListAndDelete(t *testing.T, e *env) {
+	list, err := e.ListAdminTokens(e.ctx, "acme")
+	wantCode(t, err, "", "list without tokens")
+	same(t, len(list), 0, "tokens of an org without any")
+
+	older := forgelink.AdminToken{Hash: randomHex(32), Org: "acme", Name: "ci", CreatedAt: e.clock.Now()}
+	newer := forgelink.AdminToken{Hash: randomHex(32), Org: "acme", Name: "deploy", CreatedAt: e.clock.Now().Add(time.Minute)}
+	other := forgelink.AdminToken{Hash: randomHex(32), Org: "globex", Name: "theirs", CreatedAt: e.clock.Now()}
+	for _, tok := range []forgelink.AdminToken{older, newer, other} {
+		wantCode(t, e.CreateAdminToken(e.ctx, tok), "", "create token "+tok.Name)
+	}
+	// Other items of the org (its META, integrations, audit) are not tokens.
+	wantCode(t, e.CreateOrg(e.ctx, forgelink.Org{Slug: "acme", Name: "Acme", CreatedAt: e.clock.Now()}), "", "create org")
+	wantCode(t, e.PutAudit(e.ctx, forgelink.AuditRecord{Org: "acme", Action: "x"}), "", "put audit")
+	list, err = e.ListAdminTokens(e.ctx, "acme")
+	wantCode(t, err, "", "list tokens")
+	same(t, list, []forgelink.AdminToken{newer, older}, "acme's tokens, newest first")
+
+	wantCode(t, e.DeleteAdminToken(e.ctx, "acme", other.Hash), forgelink.ENOTFOUND, "delete another org's token")
+	got, err := e.FindAdminToken(e.ctx, other.Hash)
+	wantCode(t, err, "", "other org's token after refused delete")
+	same(t, got, other, "other org's token untouched")
+	wantCode(t, e.DeleteAdminToken(e.ctx, "acme", randomHex(32)), forgelink.ENOTFOUND, "delete unknown token")
+
+	wantCode(t, e.DeleteAdminToken(e.ctx, "acme", older.Hash), "", "delete token")
+	_, err = e.FindAdminToken(e.ctx, older.Hash)
+	wantCode(t, err, forgelink.ENOTFOUND, "find deleted token")
+	_, err = e.GetAdminToken(e.ctx, "acme", older.Hash)
+	wantCode(t, err, forgelink.ENOTFOUND, "get deleted token")
+	wantCode(t, e.DeleteAdminToken(e.ctx, "acme", older.Hash), forgelink.ENOTFOUND, "delete token twice")
+	list, err = e.ListAdminTokens(e.ctx, "acme")
+	wantCode(t, err, "", "list after delete")
+	same(t, list, []forgelink.AdminToken{newer}, "acme's tokens after delete")
+	list, err = e.ListAdminTokens(e.ctx, "globex")
+	wantCode(t, err, "", "list other org")
+	same(t, list, []forgelink.AdminToken{other}, "globex's tokens")
+
+	// The hash is free again: the pointer went with the token.
+	wantCode(t, e.CreateAdminToken(e.ctx, older), "", "create the deleted token again")
 }
 
 func testAdminLinks(t *testing.T, e *env) {
