@@ -191,12 +191,7 @@ func (st *Store) CreateSession(ctx context.Context, sess forgelink.Session) erro
 	if sess.Hash == "" {
 		return forgelink.Errorf(forgelink.EINTERNAL, "session hash must not be empty")
 	}
-	if sess.CreatedAt.IsZero() {
-		sess.CreatedAt = st.now()
-	}
-	if sess.ExpiresAt.IsZero() {
-		sess.ExpiresAt = sess.CreatedAt.Add(forgelink.SessionTTL)
-	}
+	sess = sess.WithDefaults(st.now())
 	item := sessionItem{
 		key: key{sessionPK(sess.Hash), skMeta}, Type: "session", Hash: sess.Hash, Kind: string(sess.Kind),
 		Org: sess.Org, IntegrationID: sess.IntegrationID, GitLabHost: sess.GitLabHost, User: toUserItem(sess.User),
@@ -238,12 +233,7 @@ func (st *Store) CreateAdminLink(ctx context.Context, l forgelink.AdminLink) err
 	if l.Hash == "" || l.Org == "" {
 		return forgelink.Errorf(forgelink.EINTERNAL, "admin link hash and org must not be empty")
 	}
-	if l.CreatedAt.IsZero() {
-		l.CreatedAt = st.now()
-	}
-	if l.ExpiresAt.IsZero() {
-		l.ExpiresAt = l.CreatedAt.Add(forgelink.AdminLinkTTL)
-	}
+	l = l.WithDefaults(st.now())
 	item := adminLinkItem{
 		key: key{adminLinkPK(l.Hash), skMeta}, Type: "adminlink", Hash: l.Hash, Org: l.Org,
 		CreatedAt: utc(l.CreatedAt), Expires: utc(l.ExpiresAt), ExpiresAt: l.ExpiresAt,

@@ -101,6 +101,13 @@ type Session struct {
 	ExpiresAt     time.Time
 }
 
+// WithDefaults fills a zero CreatedAt with now and a zero ExpiresAt with CreatedAt +
+// SessionTTL: every store gives sessions the same lifetime.
+func (s Session) WithDefaults(now time.Time) Session {
+	s.CreatedAt, s.ExpiresAt = lifetime(s.CreatedAt, s.ExpiresAt, now, SessionTTL)
+	return s
+}
+
 // AdminToken is an org admin's API token; only its SHA-256 is stored.
 type AdminToken struct {
 	Hash      string
@@ -126,6 +133,23 @@ type AdminLink struct {
 	Org       string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// WithDefaults fills a zero CreatedAt with now and a zero ExpiresAt with CreatedAt +
+// AdminLinkTTL: every store gives sign-in links the same lifetime.
+func (l AdminLink) WithDefaults(now time.Time) AdminLink {
+	l.CreatedAt, l.ExpiresAt = lifetime(l.CreatedAt, l.ExpiresAt, now, AdminLinkTTL)
+	return l
+}
+
+func lifetime(created, expires, now time.Time, ttl time.Duration) (time.Time, time.Time) {
+	if created.IsZero() {
+		created = now
+	}
+	if expires.IsZero() {
+		expires = created.Add(ttl)
+	}
+	return created, expires
 }
 
 // Audit actions.

@@ -246,12 +246,7 @@ func (s *Store) CreateSession(ctx context.Context, sess forgelink.Session) error
 	if sess.Hash == "" {
 		return forgelink.Errorf(forgelink.EINTERNAL, "session hash must not be empty")
 	}
-	if sess.CreatedAt.IsZero() {
-		sess.CreatedAt = s.now()
-	}
-	if sess.ExpiresAt.IsZero() {
-		sess.ExpiresAt = sess.CreatedAt.Add(forgelink.SessionTTL)
-	}
+	sess = sess.WithDefaults(s.now())
 	sess.CreatedAt, sess.ExpiresAt = utc(sess.CreatedAt), utc(sess.ExpiresAt)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -344,12 +339,7 @@ func (s *Store) CreateAdminLink(ctx context.Context, l forgelink.AdminLink) erro
 	if l.Hash == "" || l.Org == "" {
 		return forgelink.Errorf(forgelink.EINTERNAL, "admin link hash and org must not be empty")
 	}
-	if l.CreatedAt.IsZero() {
-		l.CreatedAt = s.now()
-	}
-	if l.ExpiresAt.IsZero() {
-		l.ExpiresAt = l.CreatedAt.Add(forgelink.AdminLinkTTL)
-	}
+	l = l.WithDefaults(s.now())
 	l.CreatedAt, l.ExpiresAt = utc(l.CreatedAt), utc(l.ExpiresAt)
 	s.mu.Lock()
 	defer s.mu.Unlock()
