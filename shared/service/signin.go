@@ -245,7 +245,8 @@ func (s *Service) FinishLogin(ctx context.Context, cb LoginCallback) (SignedIn, 
 		}
 	}
 	s.log.InfoContext(ctx, "member signed in", "org", cb.Org, "integration", in.ID, "gitlab_user_id", user.ID)
-	return SignedIn{SessionID: sid, Session: sess, ReturnTo: cb.Cookie.ReturnTo}, nil
+	// Cleaned again, so the result is always a same-origin path, whatever the cookie held.
+	return SignedIn{SessionID: sid, Session: sess, ReturnTo: cleanReturnTo(cb.Org, cb.Cookie.ReturnTo)}, nil
 }
 
 // checkLoginState compares the callback with the state cookie: the cookie must exist and

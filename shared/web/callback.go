@@ -46,11 +46,7 @@ func (s *Server) handleCallback() http.Handler {
 		// Set-Cookie in the same response, and would then replay the spent state cookie.
 		s.setCookie(w, r, cookieSession, done.SessionID, forgelink.SessionTTL)
 		s.clearCookie(w, r, cookieState)
-		to := done.ReturnTo
-		if to == "" {
-			to = service.OrgHomePath(org)
-		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+		http.Redirect(w, r, done.ReturnTo, http.StatusSeeOther)
 	})
 }
 
