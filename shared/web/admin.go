@@ -55,19 +55,13 @@ func (s *Server) adminForm(w http.ResponseWriter, r *http.Request) (service.Acto
 	if !ok {
 		return actor, sid, false
 	}
-	// A body that is not a url-encoded form (none at all, JSON, text, multipart) carries no
-	// CSRF token that counts: DESIGN.md wants 403 for a missing token, not 415 (as for
-	// logout). An oversized or unreadable form keeps its own status (413/400).
-	formErr := parseForm(r)
-	if formErr != nil && forgelink.ErrorCode(formErr) != forgelink.EUNSUPPORTED {
-		s.failHTML(w, r, formErr, "")
-		return service.Actor{}, "", false
-	}
-	// checkCSRF is not asked about a non-form body: PostFormValue would parse multipart.
-	if formErr != nil || !s.checkCSRF(r, sid) {
-		s.failPage(w, r, forgelink.Errorf(forgelink.EFORBIDDEN,
+	if err := s.checkForm(r, sid); err == errCSRF {
+		s.failPage(w, r, forgelink.Wrap(forgelink.EFORBIDDEN, err,
 			"The form had expired or did not come from this site, so nothing was changed. Reload the page and try again."),
 			errorPage{Title: "Form not accepted", ActionURL: integrationsPath(r.PathValue("org")), ActionLabel: "Back to integrations"})
+		return service.Actor{}, "", false
+	} else if err != nil {
+		s.failHTML(w, r, err, "")
 		return service.Actor{}, "", false
 	}
 	return actor, sid, true

@@ -7,6 +7,7 @@ import (
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
+	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/statecookie"
 )
 
@@ -84,8 +85,24 @@ func (s *Server) csrfToken(sessionID string) string {
 	return s.sealer.MAC("csrf", sessionID)
 }
 
-// checkCSRF reports whether the posted csrf_token belongs to sessionID. Call after parseForm.
-func (s *Server) checkCSRF(r *http.Request, sessionID string) bool {
+// errCSRF is what a state-changing form without a valid csrf_token gets; callers word
+// their own page around it.
+var errCSRF = forgelink.Errorf(forgelink.EFORBIDDEN, "The form's CSRF token is missing or wrong; nothing was changed.")
+
+// checkForm parses r's url-encoded form and checks that its csrf_token belongs to
+// sessionID: nil when it does, errCSRF when not. A body that is not a url-encoded form
+// (none at all, JSON, text, multipart) carries no token that counts, so it is errCSRF too
+// (DESIGN.md: a missing token is 403, not 415) — and PostFormValue is never asked, since it
+// would parse multipart. An oversized or unreadable form keeps its own error (413/400).
+func (s *Server) checkForm(r *http.Request, sessionID string) error {
+	if err := parseForm(r); forgelink.ErrorCode(err) == forgelink.EUNSUPPORTED {
+		return errCSRF
+	} else if err != nil {
+		return err
+	}
 	got := r.PostFormValue("csrf_token")
-	return sessionID != "" && got != "" && statecookie.Equal(got, s.csrfToken(sessionID))
+	if sessionID == "" || got == "" || !statecookie.Equal(got, s.csrfToken(sessionID)) {
+		return errCSRF
+	}
+	return nil
 }

@@ -77,20 +77,13 @@ func (s *Server) handleAPISession() http.Handler {
 func (s *Server) handleLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		org := r.PathValue("org")
-		// A body that is not a url-encoded form (none at all, JSON, multipart) carries no
-		// CSRF token we accept: DESIGN.md wants 403 for a missing token, not 415. An
-		// oversized or unreadable form keeps its own status (413/400).
-		formErr := parseForm(r)
-		if formErr != nil && forgelink.ErrorCode(formErr) != forgelink.EUNSUPPORTED {
-			s.fail(w, r, formErr)
-			return
-		}
 		sid := s.cookie(r, cookieSession)
-		// checkCSRF is not even asked about a body that is no url-encoded form: its
-		// PostFormValue would parse a multipart body, which the security suite refuses.
-		if formErr != nil || !s.checkCSRF(r, sid) {
-			s.failHTML(w, r, forgelink.Errorf(forgelink.EFORBIDDEN,
+		if err := s.checkForm(r, sid); err == errCSRF {
+			s.failHTML(w, r, forgelink.Wrap(forgelink.EFORBIDDEN, err,
 				"The sign-out form was not sent from this organization's page, or you are not signed in. Nothing was changed."), "")
+			return
+		} else if err != nil {
+			s.fail(w, r, err)
 			return
 		}
 		err := s.svc.SignOut(r.Context(), org, sid)
