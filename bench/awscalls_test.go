@@ -135,7 +135,7 @@ type awsReport struct {
 // measureAWSCalls runs forgelink on DynamoDB + Secrets Manager in moto. apptest's
 // application (the integrations function, so to speak) sets up an active integration;
 // then, as under Lambda, the login, callback and session functions each get their own
-// fresh container (app.New over the same table, with the cookie key read from Secrets
+// fresh container (its own constructor, app.Login and so on, over the same table, with the cookie key read from Secrets
 // Manager as template.yaml configures it), whose AWS calls are counted per phase: the
 // first sign-in after start (cold), a second one in a new browser (warm), and a third in
 // the second's browser (warm, with session rotation).
@@ -161,13 +161,17 @@ func measureAWSCalls(t testing.TB) awsReport {
 	handlers := map[string]http.Handler{}
 	for _, fn := range []string{"login", "callback", "session"} {
 		counters[fn] = newAWSCounter()
-		a, err := app.New(ctx, cfg, logging.New(io.Discard, "info"),
-			app.Options{AWSConfig: &awsCfg, AWSHTTPClient: counters[fn], RequireCookieKey: true})
+		c := awsCfg.Copy()
+		c.HTTPClient = counters[fn]
+		d, err := app.FromAWSConfig(ctx, cfg, logging.New(io.Discard, "info"), c)
 		if err != nil {
 			t.Fatalf("container for %s: %v", fn, err)
 		}
+		build := map[string]func(app.Deps) (http.Handler, error){"login": app.Login, "callback": app.Callback, "session": app.Session}[fn]
+		if handlers[fn], err = build(d); err != nil {
+			t.Fatalf("container for %s: %v", fn, err)
+		}
 		rep.Init[fn] = classify(counters[fn].take())
-		handlers[fn] = a.Handler(fn)
 	}
 	phaseFn := map[string]string{"start": "login", "callback": "callback", "home": "session"}
 

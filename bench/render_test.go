@@ -212,7 +212,7 @@ func (r *report) markdown(t testing.TB) string {
 
 	w("\n## 3. AWS calls per sign-in (FORGELINK_STORE=aws on moto)\n\n")
 	if r.AWS != nil {
-		w("Counted with an `aws.HTTPClient` wrapper reading `X-Amz-Target`. As under Lambda, the login, callback and session functions each run in their own fresh container (a new `app.New` over the same table, cookie key read from Secrets Manager as template.yaml configures it). *cold* is the first sign-in after those containers started, *warm* a second one in a new browser, *warm, same browser* a third in the second's browser.\n\n")
+		w("Counted with an `aws.HTTPClient` wrapper reading `X-Amz-Target`. As under Lambda, the login, callback and session functions each run in their own fresh container (its own constructor, as its main.go builds it, over the same table, cookie key read from Secrets Manager as template.yaml configures it). *cold* is the first sign-in after those containers started, *warm* a second one in a new browser, *warm, same browser* a third in the second's browser.\n\n")
 		w("%s", awsTable(*r.AWS))
 	} else {
 		w("Not measured (moto unavailable).\n")

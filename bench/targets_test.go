@@ -126,14 +126,18 @@ func startInProcess(tb testing.TB, gl *fakegitlab.Server, glURL string) *forgeli
 		Table: config.DefaultTable, SecretPrefix: config.DefaultSecretPrefix,
 		AllowHosts: strings.TrimPrefix(glURL, "http://"), CookieKey: randomKey(), LogLevel: "info",
 	}
-	a, err := app.New(ctx, cfg, logging.New(io.Discard, "info"), app.Options{EnsureTable: true})
+	d, err := app.Local(ctx, cfg, logging.New(io.Discard, "info"), app.LocalOptions{})
 	if err != nil {
 		tb.Fatalf("build app: %v", err)
 	}
-	if _, err := a.Service.EnsureOrg(ctx, org, org); err != nil {
+	a, err := app.New(d)
+	if err != nil {
+		tb.Fatalf("build app: %v", err)
+	}
+	if _, err := a.Services.Orgs.EnsureOrg(ctx, org, org); err != nil {
 		tb.Fatalf("create org: %v", err)
 	}
-	token, err := a.Service.CreateAdminToken(ctx, org, "bench", "")
+	token, err := a.Services.Tokens.CreateAdminToken(ctx, org, "bench", "")
 	if err != nil {
 		tb.Fatalf("admin token: %v", err)
 	}

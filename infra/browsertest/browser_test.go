@@ -18,7 +18,7 @@ func signInAsAdmin(t *testing.T, env *apptest.Env, p *Page) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	token, err := env.App.Service.CreateAdminLink(ctx, env.Org)
+	token, err := env.App.Services.SetupLinks.CreateAdminLink(ctx, env.Org)
 	if err != nil {
 		t.Fatalf("create admin sign-in link: %v", err)
 	}

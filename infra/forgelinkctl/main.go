@@ -63,11 +63,11 @@ FORGELINK_BASE_URL, and the AWS SDK's standard variables (AWS_REGION, AWS_ENDPOI
 
 // run is the whole program; tests call it with their own environment and writers.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return runWith(ctx, args, getenv, stdout, stderr, app.Options{})
+	return runWith(ctx, args, getenv, stdout, stderr, app.LocalOptions{})
 }
 
 // runWith is run with wiring options (tests point it at moto).
-func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts app.Options) error {
+func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts app.LocalOptions) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
@@ -100,7 +100,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	if cfg.Store != "aws" && opts.Store == nil {
+	if cfg.Store != "aws" {
 		return errors.New("FORGELINK_STORE must be aws: forgelinkctl works on the shared DynamoDB table and Secrets Manager; " +
 			"the in-memory store lives inside one process, so whatever forgelinkctl created there would vanish when it exits " +
 			"(for `make run`, use the token and sign-in link the runner prints)")
@@ -109,15 +109,19 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	if level == "" {
 		level = "warn"
 	}
-	a, err := app.New(ctx, cfg, logging.New(stderr, level), opts)
+	d, err := app.Local(ctx, cfg, logging.New(stderr, level), opts)
 	if err != nil {
 		return err
 	}
-	svc := a.Service
+	a, err := app.New(d)
+	if err != nil {
+		return err
+	}
+	svc := a.Services
 
 	switch cmd {
 	case "create-org":
-		org, err := svc.EnsureOrg(ctx, pos[0], *name)
+		org, err := svc.Orgs.EnsureOrg(ctx, pos[0], *name)
 		if err != nil {
 			return describe(err)
 		}
@@ -127,14 +131,14 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		if tokenName == "" {
 			tokenName = "forgelinkctl"
 		}
-		token, err := svc.CreateAdminToken(ctx, pos[0], tokenName, "")
+		token, err := svc.Tokens.CreateAdminToken(ctx, pos[0], tokenName, "")
 		if err != nil {
 			return describe(err)
 		}
 		fmt.Fprintln(stderr, "Admin API token (shown once; only its hash is stored):")
 		fmt.Fprintln(stdout, token)
 	case "list-tokens":
-		tokens, err := svc.ListAdminTokens(ctx, pos[0])
+		tokens, err := svc.Tokens.ListAdminTokens(ctx, pos[0])
 		if err != nil {
 			return describe(err)
 		}
@@ -143,7 +147,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		fmt.Fprintf(stderr, "%d admin token(s) in org %s\n", len(tokens), pos[0])
 	case "revoke-token":
-		if err := svc.RevokeAdminToken(ctx, service.Operator(pos[0]), pos[0], pos[1]); err != nil {
+		if err := svc.Tokens.RevokeAdminToken(ctx, service.Operator(pos[0]), pos[0], pos[1]); err != nil {
 			return describe(err)
 		}
 		fmt.Fprintln(stdout, "admin token revoked")
@@ -158,14 +162,14 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		if !strings.HasPrefix(base, "https://") && !strings.HasPrefix(base, "http://") {
 			return fmt.Errorf("base URL %q: want an absolute http(s) URL", base)
 		}
-		plain, err := svc.CreateAdminLink(ctx, pos[0])
+		plain, err := svc.SetupLinks.CreateAdminLink(ctx, pos[0])
 		if err != nil {
 			return describe(err)
 		}
 		fmt.Fprintln(stderr, "One-time admin sign-in link (valid 10 minutes):")
 		fmt.Fprintln(stdout, service.AdminSignInURL(base, pos[0], plain))
 	case "sweep-secrets":
-		res, err := svc.SweepSecrets(ctx, *dryRun)
+		res, err := svc.Integrations.SweepSecrets(ctx, *dryRun)
 		for _, r := range res {
 			switch {
 			case *dryRun:
@@ -179,7 +183,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(stderr, "%d orphaned secret(s) under %q\n", len(res), svc.SecretPrefix())
+		fmt.Fprintf(stderr, "%d orphaned secret(s) under %q\n", len(res), cfg.SecretPrefix)
 		for _, r := range res {
 			if r.Err != nil {
 				return errors.New("some secrets could not be deleted")

@@ -43,7 +43,7 @@ func TestAgainstMoto(t *testing.T) {
 		"FORGELINK_SECRET_PREFIX": "forgelink/ctltest/",
 		"FORGELINK_BASE_URL":      "https://forgelink.example.com",
 	}
-	opts := app.Options{AWSConfig: &awsCfg, EnsureTable: true}
+	opts := app.LocalOptions{AWS: &awsCfg}
 	ctl := func(args ...string) (string, string, error) {
 		var out, errOut bytes.Buffer
 		err := runWith(ctx, args, env(vars), &out, &errOut, opts)
@@ -73,15 +73,19 @@ func TestAgainstMoto(t *testing.T) {
 	}
 
 	// The token and the link work against the same store.
-	a, err := app.New(ctx, config.Config{Store: "aws", Table: vars["FORGELINK_TABLE"], SecretPrefix: vars["FORGELINK_SECRET_PREFIX"]}, logging.New(&bytes.Buffer{}, "error"), opts)
+	d, err := app.Local(ctx, config.Config{Store: "aws", Table: vars["FORGELINK_TABLE"], SecretPrefix: vars["FORGELINK_SECRET_PREFIX"]}, logging.New(&bytes.Buffer{}, "error"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if actor, err := a.Service.AuthenticateToken(ctx, "acme", token); err != nil || actor.Org != "acme" {
+	a, err := app.New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if actor, err := a.Services.Tokens.AuthenticateToken(ctx, "acme", token); err != nil || actor.Org != "acme" {
 		t.Errorf("token does not authenticate: %v", err)
 	}
 	link := strings.TrimSpace(out[strings.Index(out, "token=")+len("token="):])
-	if _, err := a.Service.RedeemAdminLink(ctx, "acme", link); err != nil {
+	if _, err := a.Services.SetupLinks.RedeemAdminLink(ctx, "acme", link); err != nil {
 		t.Errorf("link does not redeem: %v", err)
 	}
 
@@ -113,7 +117,7 @@ func TestAgainstMoto(t *testing.T) {
 	if out, _, err := ctl("revoke-token", "acme", ids["ci"]); err != nil || !strings.Contains(out, "revoked") {
 		t.Fatalf("revoke-token by id: %q %v", out, err)
 	}
-	if _, err := a.Service.AuthenticateToken(ctx, "acme", token); forgelink.ErrorCode(err) != forgelink.EUNAUTHORIZED {
+	if _, err := a.Services.Tokens.AuthenticateToken(ctx, "acme", token); forgelink.ErrorCode(err) != forgelink.EUNAUTHORIZED {
 		t.Errorf("revoked token still authenticates: %v", err)
 	}
 	if _, _, err := ctl("revoke-token", "acme", ids["ci"]); forgelink.ErrorCode(err) != forgelink.ENOTFOUND {
@@ -125,7 +129,7 @@ func TestAgainstMoto(t *testing.T) {
 	if _, _, err := ctl("revoke-token", "acme", deploy); err != nil {
 		t.Fatalf("revoke-token by token: %v", err)
 	}
-	if _, err := a.Service.AuthenticateToken(ctx, "acme", deploy); forgelink.ErrorCode(err) != forgelink.EUNAUTHORIZED {
+	if _, err := a.Services.Tokens.AuthenticateToken(ctx, "acme", deploy); forgelink.ErrorCode(err) != forgelink.EUNAUTHORIZED {
 		t.Errorf("revoked token still authenticates: %v", err)
 	}
 	if out, _, err := ctl("list-tokens", "acme"); err != nil || out != "" {

@@ -79,20 +79,24 @@ func run(ctx context.Context, lookup func(string) (string, bool), stdout, stderr
 		}
 	}
 
-	a, err := app.New(ctx, cfg, log, app.Options{EnsureTable: true})
+	d, err := app.Local(ctx, cfg, log, app.LocalOptions{})
+	if err != nil {
+		return err
+	}
+	a, err := app.New(d)
 	if err != nil {
 		return err
 	}
 	st.App = a
 
 	org := orDefault(getenv("FORGELINK_ORG"), "acme")
-	if _, err := a.Service.EnsureOrg(ctx, org, org); err != nil {
+	if _, err := a.Services.Orgs.EnsureOrg(ctx, org, org); err != nil {
 		return fmt.Errorf("create org %q: %w", org, err)
 	}
-	if st.AdminToken, err = a.Service.CreateAdminToken(ctx, org, "make run", getenv("FORGELINK_ADMIN_TOKEN")); err != nil {
+	if st.AdminToken, err = a.Services.Tokens.CreateAdminToken(ctx, org, "make run", getenv("FORGELINK_ADMIN_TOKEN")); err != nil {
 		return fmt.Errorf("create admin token: %w", err)
 	}
-	link, err := a.Service.CreateAdminLink(ctx, org)
+	link, err := a.Services.SetupLinks.CreateAdminLink(ctx, org)
 	if err != nil {
 		return fmt.Errorf("create admin sign-in link: %w", err)
 	}

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forgelink/forgelink/shared/logging"
+	"github.com/forgelink/forgelink/infra/testkit/syncbuf"
+
 	"github.com/forgelink/forgelink/shared/mototest"
 )
 
@@ -47,7 +48,7 @@ func testRun(t *testing.T, extra map[string]string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan Started, 1)
 	done := make(chan error, 1)
-	var out logging.Buffer
+	var out syncbuf.Buffer
 	go func() { done <- run(ctx, lookup, &out, io.Discard, ready) }()
 
 	var st Started

@@ -123,22 +123,26 @@ func TestE2E(t *testing.T) {
 
 	// What the operator CLI (forgelinkctl) does: org acme, an admin API token, a one-time
 	// admin sign-in link, on the same table and secrets.
-	operator, err := app.New(ctx, config.Config{
+	d, err := app.Local(ctx, config.Config{
 		Store: "aws", Table: table, SecretPrefix: "forgelink/" + stage + "/",
 		CookieKeySecret: aws.ToString(created.ARN), BaseURL: gw.URL, AllowHosts: gitlabHost,
-	}, logging.New(io.Discard, "error"), app.Options{AWSConfig: &motoCfg})
+	}, logging.New(io.Discard, "error"), app.LocalOptions{AWS: &motoCfg})
+	if err != nil {
+		t.Fatalf("operator app: %v", err)
+	}
+	operator, err := app.New(d)
 	if err != nil {
 		t.Fatalf("operator app: %v", err)
 	}
 	const org = "acme"
-	if _, err := operator.Service.EnsureOrg(ctx, org, "Acme Corp"); err != nil {
+	if _, err := operator.Services.Orgs.EnsureOrg(ctx, org, "Acme Corp"); err != nil {
 		t.Fatal(err)
 	}
-	adminToken, err := operator.Service.CreateAdminToken(ctx, org, "e2e", "")
+	adminToken, err := operator.Services.Tokens.CreateAdminToken(ctx, org, "e2e", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	adminLink, err := operator.Service.CreateAdminLink(ctx, org)
+	adminLink, err := operator.Services.SetupLinks.CreateAdminLink(ctx, org)
 	if err != nil {
 		t.Fatal(err)
 	}

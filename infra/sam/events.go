@@ -113,13 +113,13 @@ func EventEnv() map[string]string {
 // the tokens are stored, as the service does.
 func SeedEvents(ctx context.Context, a *app.App) error {
 	now := time.Now().UTC()
-	if _, err := a.Service.EnsureOrg(ctx, EventOrg, EventOrgName); err != nil {
+	if _, err := a.Services.Orgs.EnsureOrg(ctx, EventOrg, EventOrgName); err != nil {
 		return fmt.Errorf("seed org: %w", err)
 	}
-	if _, err := a.Service.CreateAdminToken(ctx, EventOrg, "events", EventAdminToken); err != nil {
+	if _, err := a.Services.Tokens.CreateAdminToken(ctx, EventOrg, "events", EventAdminToken); err != nil {
 		return fmt.Errorf("seed admin token: %w", err)
 	}
-	ref, err := a.Secrets.PutSecret(ctx, a.Service.SecretPrefix()+EventOrg+"/"+EventIntegrationID, EventClientSecret,
+	ref, err := a.Secrets.PutSecret(ctx, a.Config.SecretPrefix+EventOrg+"/"+EventIntegrationID, EventClientSecret,
 		map[string]string{"forgelink:org": EventOrg, "forgelink:integration": EventIntegrationID})
 	if err != nil {
 		return fmt.Errorf("seed client secret: %w", err)

@@ -138,7 +138,11 @@ func newEventApp(t *testing.T, logs *bytes.Buffer, now func() time.Time) *app.Ap
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, logging.New(logs, cfg.LogLevel), app.Options{RequireCookieKey: true, Now: now})
+	d, err := app.Local(context.Background(), cfg, logging.New(logs, cfg.LogLevel), app.LocalOptions{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +234,7 @@ func invokeEvent(t *testing.T, a *app.App, function string, raw []byte) events.A
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := lambdahttp.Handler(a, function)(ctx, ev)
+	resp, err := lambdahttp.Handler(a.Handler(function), a.Log)(ctx, ev)
 	if err != nil {
 		t.Fatalf("handler error: %v", err)
 	}

@@ -18,10 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgelink/forgelink/infra/testkit/syncbuf"
+
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/forgelink/forgelink/infra/toolcache"
-	"github.com/forgelink/forgelink/shared/logging"
 )
 
 // RIEModule is the pinned AWS Lambda Runtime Interface Emulator, built from source into the
@@ -124,7 +125,7 @@ type RIE struct {
 	RuntimeAPI string
 
 	cmd    *exec.Cmd
-	logs   *logging.Buffer
+	logs   *syncbuf.Buffer
 	done   chan struct{}
 	client *http.Client
 }
@@ -179,7 +180,7 @@ func startRIE(bin, bootstrapPath string, env []string) (*RIE, error) {
 		"AWS_REGION=us-east-1",
 		"AWS_DEFAULT_REGION=us-east-1",
 	}, env...)
-	logs := &logging.Buffer{}
+	logs := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		return nil, err

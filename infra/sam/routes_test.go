@@ -109,8 +109,13 @@ func TestTemplateFunctionsMatchFolders(t *testing.T) {
 			t.Errorf("%s: %v", id, err)
 			continue
 		}
-		if !strings.Contains(string(main), fmt.Sprintf("lambdahttp.Start(%q)", name)) {
-			t.Errorf("functions/%s/main.go does not call lambdahttp.Start(%q)", name, name)
+		// The function's composition root: started under its own name, over its own
+		// constructor (so its binary links only its own routes).
+		title := strings.TrimSuffix(id, "Function")
+		for _, call := range []string{"lambdahttp.Start(web.Func" + title + ",", "app." + title + "(d)"} {
+			if !strings.Contains(string(main), call) {
+				t.Errorf("functions/%s/main.go does not call %s", name, call)
+			}
 		}
 		target := regexp.MustCompile(`(?m)^build-` + id + `:\s*\n\t.*GOOS=linux GOARCH=arm64 CGO_ENABLED=0 .*-tags lambda\.norpc.*-o \$\(ARTIFACTS_DIR\)/bootstrap \./functions/` + name + `\s*$`)
 		if !target.Match(makefile) {

@@ -55,7 +55,7 @@ type PolicyStatement struct {
 }
 
 // FunctionName maps a logical id to the function's folder under functions/ and the name
-// lambdahttp.Start is given: "IntegrationsFunction" → "integrations".
+// web.Func* constants name: "IntegrationsFunction" → "integrations".
 func FunctionName(logicalID string) string {
 	return strings.ToLower(strings.TrimSuffix(logicalID, "Function"))
 }

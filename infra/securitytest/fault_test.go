@@ -292,7 +292,7 @@ func TestAWSFaults(t *testing.T) {
 					t.Fatalf("delete after the fault: %d %s", r.StatusCode, r.Body)
 				}
 			case http.StatusNoContent:
-				res, err := e.App.Service.SweepSecrets(context.Background(), false)
+				res, err := e.App.Services.Integrations.SweepSecrets(context.Background(), false)
 				if err != nil || len(res) != 1 || !res[0].Deleted {
 					t.Errorf("sweep-secrets after a delete with the secret store down: %+v %v", res, err)
 				}

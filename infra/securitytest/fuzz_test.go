@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/inmem"
 	"github.com/forgelink/forgelink/shared/lambdahttp"
@@ -68,7 +66,8 @@ const (
 )
 
 type fuzzApp struct {
-	app            *app.App
+	store          *inmem.Store
+	functions      map[string]http.Handler
 	handler        http.Handler
 	pendingID      string
 	activeID       string
@@ -80,6 +79,14 @@ type fuzzApp struct {
 
 var fuzzEnv *fuzzApp
 
+// function returns one function's handler, or for "" all of them (the local runner's).
+func (h *fuzzApp) function(name string) http.Handler {
+	if name == "" {
+		return h.handler
+	}
+	return h.functions[name]
+}
+
 // harness returns the shared fuzz app, rebuilt every 500 runs so state stays small.
 func harness(tb testing.TB) *fuzzApp {
 	if fuzzEnv != nil && fuzzEnv.runs < 500 {
@@ -89,43 +96,48 @@ func harness(tb testing.TB) *fuzzApp {
 	ctx := context.Background()
 	mem := inmem.New(time.Now)
 	policy := netguard.Policy{Resolver: noDNS{}, AllowHosts: []string{"127.0.0.1:8929"}}
-	svc := service.New(service.Deps{
+	log := slog.New(slog.DiscardHandler)
+	svc := service.NewAll(service.Deps{
 		Store: mem, Secrets: mem, GitLab: stubGitLab{}, URLs: policy, SecretPrefix: "forgelink/fuzz/",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log: log, AdminWrites: service.WriteLimit{Off: true},
 	})
-	svc.SetAdminWriteLimit(0, 0)
 	sealer, err := statecookie.New([]byte("fuzz-cookie-key-0123456789abcdefghijklmn"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := web.New(svc, sealer, log, web.Options{BaseURL: fuzzBase})
-	a := &app.App{Store: mem, Secrets: mem, Service: svc, Web: w, Log: log}
-	h := &fuzzApp{app: a, handler: w.Handler("")}
+	wo := web.Options{BaseURL: fuzzBase, Sealer: sealer, Log: log}
+	fns := map[string]http.Handler{
+		web.FuncIntegrations: web.Integrations(wo, web.IntegrationsServices{
+			Integrations: svc.Integrations, Sessions: svc.Sessions, Tokens: svc.Tokens, Audit: svc.Audit}),
+		web.FuncLogin:    web.Login(wo, svc.SignIn),
+		web.FuncCallback: web.Callback(wo, svc.SignIn),
+		web.FuncSession:  web.Session(wo, svc.Sessions, svc.SetupLinks),
+	}
+	h := &fuzzApp{store: mem, functions: fns, handler: web.Mount(wo, fns)}
 	must := func(err error) {
 		if err != nil {
 			tb.Fatal(err)
 		}
 	}
-	_, err = svc.EnsureOrg(ctx, fuzzOrg, "Acme")
+	_, err = svc.Orgs.EnsureOrg(ctx, fuzzOrg, "Acme")
 	must(err)
-	_, err = svc.CreateAdminToken(ctx, fuzzOrg, "fuzz", fuzzToken)
+	_, err = svc.Tokens.CreateAdminToken(ctx, fuzzOrg, "fuzz", fuzzToken)
 	must(err)
 	actor := service.Actor{Org: fuzzOrg, Name: "fuzz"}
 	u1, u2 := "http://127.0.0.1:8929", "https://gitlab.fuzz.test"
-	p, err := svc.CreateIntegration(ctx, actor, fuzzOrg, service.IntegrationInput{Platform: ptr("gitlab"), URL: &u1}, fuzzBase)
+	p, err := svc.Integrations.CreateIntegration(ctx, actor, fuzzOrg, service.IntegrationInput{Platform: ptr("gitlab"), URL: &u1}, fuzzBase)
 	must(err)
-	ac, err := svc.CreateIntegration(ctx, actor, fuzzOrg, service.IntegrationInput{Platform: ptr("gitlab"), URL: &u2, ClientID: ptr("cid"), ClientSecret: ptr("fuzz-client-secret-value")}, fuzzBase)
+	ac, err := svc.Integrations.CreateIntegration(ctx, actor, fuzzOrg, service.IntegrationInput{Platform: ptr("gitlab"), URL: &u2, ClientID: ptr("cid"), ClientSecret: ptr("fuzz-client-secret-value")}, fuzzBase)
 	must(err)
 	h.pendingID, h.activeID = p.ID, ac.ID
-	link, err := svc.CreateAdminLink(ctx, fuzzOrg)
+	link, err := svc.SetupLinks.CreateAdminLink(ctx, fuzzOrg)
 	must(err)
-	h.adminSID, err = svc.RedeemAdminLink(ctx, fuzzOrg, link)
+	h.adminSID, err = svc.SetupLinks.RedeemAdminLink(ctx, fuzzOrg, link)
 	must(err)
 	h.csrf = sealer.MAC("csrf", h.adminSID)
-	st, err := svc.StartLogin(ctx, fuzzBase, fuzzOrg, ac.ID, "")
+	st, err := svc.SignIn.StartLogin(ctx, fuzzBase, fuzzOrg, ac.ID, "")
 	must(err)
-	done, err := svc.FinishLogin(ctx, service.LoginCallback{Base: fuzzBase, Org: fuzzOrg, IntegrationID: ac.ID, Code: "good", State: st.State.State, Cookie: st.State})
+	done, err := svc.SignIn.FinishLogin(ctx, service.LoginCallback{Base: fuzzBase, Org: fuzzOrg, IntegrationID: ac.ID, Code: "good", State: st.State.State, Cookie: st.State})
 	must(err)
 	h.memberSID = done.SessionID
 	h.memberCSRF = sealer.MAC("csrf", h.memberSID)
@@ -273,7 +285,7 @@ func FuzzLambdaEvent(f *testing.F) {
 				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: m, Path: rawPath, Protocol: "HTTP/1.1", SourceIP: "203.0.113.9"},
 			},
 		}
-		resp, err := lambdahttp.Handler(h.app, functions[int(fn)%len(functions)])(context.Background(), ev)
+		resp, err := lambdahttp.Handler(h.function(functions[int(fn)%len(functions)]), slog.New(slog.DiscardHandler))(context.Background(), ev)
 		if err != nil {
 			t.Fatalf("the Lambda handler returned an error (API Gateway answers 500): %v", err)
 		}
@@ -299,7 +311,7 @@ func TestLambdaHandlerRefusesBrokenEvents(t *testing.T) {
 		"bad path":   {RawPath: "/a b%zz"},
 	} {
 		ev.Version, ev.RequestContext.HTTP.Method, ev.RequestContext.DomainName = "2.0", "POST", "abc.execute-api.us-east-1.amazonaws.com"
-		resp, err := lambdahttp.Handler(h.app, "")(context.Background(), ev)
+		resp, err := lambdahttp.Handler(h.handler, slog.New(slog.DiscardHandler))(context.Background(), ev)
 		if err != nil || resp.StatusCode >= 500 {
 			t.Errorf("%s: status %d, error %v; want a 400 answer and no error", name, resp.StatusCode, err)
 		}

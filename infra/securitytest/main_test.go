@@ -214,10 +214,10 @@ func secretNames(t testing.TB, e *apptest.Env) []string {
 func secondOrg(t testing.TB, e *apptest.Env, slug string) (token string) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := e.App.Service.EnsureOrg(ctx, slug, strings.ToUpper(slug[:1])+slug[1:]); err != nil {
+	if _, err := e.App.Services.Orgs.EnsureOrg(ctx, slug, strings.ToUpper(slug[:1])+slug[1:]); err != nil {
 		t.Fatalf("create org %s: %v", slug, err)
 	}
-	token, err := e.App.Service.CreateAdminToken(ctx, slug, "securitytest", "")
+	token, err := e.App.Services.Tokens.CreateAdminToken(ctx, slug, "securitytest", "")
 	if err != nil {
 		t.Fatalf("admin token of %s: %v", slug, err)
 	}
@@ -227,7 +227,7 @@ func secondOrg(t testing.TB, e *apptest.Env, slug string) (token string) {
 // adminClientOf is an admin browser of org (any org of e's app).
 func adminClientOf(t testing.TB, e *apptest.Env, org string) *http.Client {
 	t.Helper()
-	link, err := e.App.Service.CreateAdminLink(context.Background(), org)
+	link, err := e.App.Services.SetupLinks.CreateAdminLink(context.Background(), org)
 	if err != nil {
 		t.Fatal(err)
 	}

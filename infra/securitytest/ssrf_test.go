@@ -215,15 +215,19 @@ func startCustom(t testing.TB, extraAllow ...string) *apptest.Env {
 		SecretPrefix: e.Prefix, AllowHosts: strings.Join(append([]string{strings.TrimPrefix(glURL, "http://")}, extraAllow...), ","),
 		CookieKey: "securitytest-cookie-key-0123456789abcdefghij", LogLevel: "debug",
 	}
-	a, err := app.New(ctx, cfg, logging.New(e.Logs, "debug"), app.Options{})
+	d, err := app.Local(ctx, cfg, logging.New(e.Logs, "debug"), app.LocalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.App = a
-	if _, err := a.Service.EnsureOrg(ctx, e.Org, "Acme"); err != nil {
+	if _, err := a.Services.Orgs.EnsureOrg(ctx, e.Org, "Acme"); err != nil {
 		t.Fatal(err)
 	}
-	if e.AdminToken, err = a.Service.CreateAdminToken(ctx, e.Org, "securitytest", ""); err != nil {
+	if e.AdminToken, err = a.Services.Tokens.CreateAdminToken(ctx, e.Org, "securitytest", ""); err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = a.Handler("")

@@ -1,102 +1,64 @@
-// Package app wires forgelink from its configuration: the stores (memory or AWS), the
-// SSRF-guarded GitLab client, the service and the web server. Lambda functions, the local
-// runner, the operator CLI and tests all build the application here, one way.
+// Package app is forgelink's composition: it builds each Lambda function's handler over
+// the services that function needs (functions.go), from stores the host chose: DynamoDB
+// and Secrets Manager under Lambda (aws.go), the embedded memory store or AWS for the
+// local runner and the operator CLI (local.go). A function's main.go calls one
+// constructor, so its binary links only what that function uses.
 package app
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/forgelink/forgelink/shared/config"
-	"github.com/forgelink/forgelink/shared/dynamo"
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/gitlab"
-	"github.com/forgelink/forgelink/shared/inmem"
 	"github.com/forgelink/forgelink/shared/netguard"
-	"github.com/forgelink/forgelink/shared/secrets"
 	"github.com/forgelink/forgelink/shared/service"
 	"github.com/forgelink/forgelink/shared/statecookie"
 	"github.com/forgelink/forgelink/shared/web"
 )
 
-// App is the wired application.
-type App struct {
+// Deps are what every function is built over.
+type Deps struct {
 	Config  config.Config
 	Store   forgelink.Store
 	Secrets forgelink.Secrets
-	Service *service.Service
-	Web     *web.Server
-	Log     *slog.Logger
+	// CookieKey seals state cookies and signs CSRF tokens; every container of a
+	// deployment must share it.
+	CookieKey []byte
+	Log       *slog.Logger
+	Now       func() time.Time // nil: time.Now
+	// GitLabTimeout bounds each call to GitLab and the callback's whole exchange with it;
+	// zero: 10 s (DESIGN.md).
+	GitLabTimeout time.Duration
+	// AdminWrites is the per-org admin write limit; zero: the default.
+	AdminWrites service.WriteLimit
+	// cache is shared by the functions of one process (New); nil: each builds its own.
+	cache *service.Cache
 }
 
-// Options adjust wiring for the host that runs the application.
-type Options struct {
-	// EnsureTable creates the DynamoDB table when missing (local runner, CLI; never Lambda).
-	EnsureTable bool
-	// RequireCookieKey refuses to start without FORGELINK_COOKIE_KEY(_SECRET): under Lambda
-	// every container must share one key, so a random one would break sign-ins.
-	RequireCookieKey bool
-	// AWSConfig, when set, replaces the SDK's standard configuration (tests on moto).
-	AWSConfig *aws.Config
-	// AWSHTTPClient, when set, carries every AWS SDK call (tests count or fail them).
-	AWSHTTPClient aws.HTTPClient
-	// Store and Secrets, when set, replace the ones FORGELINK_STORE selects (tests inject
-	// failures through them).
-	Store   forgelink.Store
-	Secrets forgelink.Secrets
-	Now     func() time.Time
-}
-
-// New builds the application from cfg.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
+// built is what the constructors share: the services' dependencies and the web options.
+func (d Deps) build() (service.Deps, web.Options, error) {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	policy, err := policyOf(cfg)
+	policy, err := policyOf(d.Config)
 	if err != nil {
-		return nil, err
+		return service.Deps{}, web.Options{}, err
 	}
-	store, secretStore, awsCfg, err := stores(ctx, cfg, opts)
+	sealer, err := statecookie.New(d.CookieKey)
 	if err != nil {
-		return nil, err
+		return service.Deps{}, web.Options{}, fmt.Errorf("cookie key: %w", err)
 	}
-	key, err := cookieKey(ctx, cfg, awsCfg, opts.RequireCookieKey)
-	if err != nil {
-		return nil, err
+	sd := service.Deps{
+		Store: d.Store, Secrets: d.Secrets, GitLab: &gitlab.Client{Policy: policy, Timeout: d.GitLabTimeout}, URLs: policy,
+		GitLabBudget: d.GitLabTimeout,
+		SecretPrefix: d.Config.SecretPrefix, Now: d.Now, Log: d.Log, Cache: d.cache,
+		AdminWrites: d.AdminWrites,
 	}
-	sealer, err := statecookie.New(key)
-	if err != nil {
-		return nil, fmt.Errorf("cookie key: %w", err)
-	}
-	svc := service.New(service.Deps{
-		Store:        store,
-		Secrets:      secretStore,
-		GitLab:       &gitlab.Client{Policy: policy},
-		URLs:         policy,
-		SecretPrefix: cfg.SecretPrefix,
-		Now:          opts.Now,
-		Log:          log,
-	})
-	return &App{
-		Config:  cfg,
-		Store:   store,
-		Secrets: secretStore,
-		Service: svc,
-		Web:     web.New(svc, sealer, log, web.Options{BaseURL: cfg.BaseURL, Now: opts.Now}),
-		Log:     log,
-	}, nil
+	return sd, web.Options{BaseURL: d.Config.BaseURL, Sealer: sealer, Log: d.Log, Now: d.Now}, nil
 }
 
 func policyOf(cfg config.Config) (netguard.Policy, error) {
@@ -111,92 +73,42 @@ func policyOf(cfg config.Config) (netguard.Policy, error) {
 	return netguard.Policy{AllowHosts: hosts, AllowNetworks: nets}, nil
 }
 
-// stores returns the stores FORGELINK_STORE selects; awsCfg is set for "aws".
-func stores(ctx context.Context, cfg config.Config, opts Options) (forgelink.Store, forgelink.Secrets, *aws.Config, error) {
-	var awsCfg *aws.Config
-	if opts.AWSConfig != nil {
-		c := opts.AWSConfig.Copy()
-		if opts.AWSHTTPClient != nil {
-			c.HTTPClient = opts.AWSHTTPClient
-		}
-		awsCfg = &c
-	} else if cfg.Store == "aws" || cfg.CookieKeySecret != "" {
-		c, err := loadAWS(ctx, opts.AWSHTTPClient)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		awsCfg = &c
-	}
-	store, secretStore := opts.Store, opts.Secrets
-	switch {
-	case store != nil && secretStore != nil:
-	case cfg.Store == "memory":
-		mem := inmem.New(opts.Now)
-		store, secretStore = or[forgelink.Store](store, mem), or[forgelink.Secrets](secretStore, mem)
-	default:
-		table := dynamo.New(dynamodb.NewFromConfig(*awsCfg), cfg.Table, opts.Now)
-		if opts.EnsureTable {
-			if err := table.EnsureTable(ctx); err != nil {
-				return nil, nil, nil, fmt.Errorf("create DynamoDB table %q: %w", cfg.Table, err)
-			}
-		}
-		store = or[forgelink.Store](store, table)
-		secretStore = or[forgelink.Secrets](secretStore, secrets.New(secretsmanager.NewFromConfig(*awsCfg)))
-	}
-	return store, secretStore, awsCfg, nil
+// App is every function in one process (local runner, operator CLI, tests), over one
+// set of services with one cache.
+type App struct {
+	Config   config.Config
+	Store    forgelink.Store
+	Secrets  forgelink.Secrets
+	Services service.All
+	Log      *slog.Logger
+	handlers map[string]http.Handler
+	web      web.Options
 }
 
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
-// loadAWS reads the SDK's standard configuration (AWS_REGION, AWS_ENDPOINT_URL*, the
-// credential chain); endpoints are never home-made settings.
-func loadAWS(ctx context.Context, client aws.HTTPClient) (aws.Config, error) {
-	var opts []func(*awsconfig.LoadOptions) error
-	if client != nil {
-		opts = append(opts, awsconfig.WithHTTPClient(client))
-	}
-	c, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+// New builds every function over d.
+func New(d Deps) (*App, error) {
+	d.cache = service.NewCache(0, d.Now)
+	sd, wo, err := d.build()
 	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, err
 	}
-	if c.Region == "" {
-		return aws.Config{}, errors.New("load AWS configuration: no region; set AWS_REGION")
-	}
-	return c, nil
+	all := service.NewAll(sd)
+	return &App{
+		Config: d.Config, Store: d.Store, Secrets: d.Secrets, Services: all, Log: d.Log, web: wo,
+		handlers: map[string]http.Handler{
+			web.FuncIntegrations: integrations(wo, all),
+			web.FuncLogin:        web.Login(wo, all.SignIn),
+			web.FuncCallback:     web.Callback(wo, all.SignIn),
+			web.FuncSession:      web.Session(wo, all.Sessions, all.SetupLinks),
+		},
+	}, nil
 }
 
-// cookieKey returns the key that seals state cookies and signs CSRF tokens.
-func cookieKey(ctx context.Context, cfg config.Config, awsCfg *aws.Config, required bool) ([]byte, error) {
-	switch {
-	case cfg.CookieKey != "":
-		return []byte(cfg.CookieKey), nil
-	case cfg.CookieKeySecret != "":
-		out, err := secretsmanager.NewFromConfig(*awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(cfg.CookieKeySecret)})
-		if err != nil {
-			return nil, fmt.Errorf("read cookie key secret %q: %w", cfg.CookieKeySecret, err)
-		}
-		var v struct {
-			Key string `json:"key"`
-		}
-		if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &v); err != nil || len(v.Key) < 32 {
-			return nil, fmt.Errorf("cookie key secret %q: want JSON {\"key\": \"<at least 32 characters>\"}", cfg.CookieKeySecret)
-		}
-		return []byte(v.Key), nil
-	case required:
-		return nil, errors.New("no cookie key: set FORGELINK_COOKIE_KEY_SECRET (or FORGELINK_COOKIE_KEY)")
-	default:
-		// Local runs without a configured key: sessions and pending sign-ins end with the process.
-		b := make([]byte, 32)
-		rand.Read(b)
-		return []byte(base64.RawURLEncoding.EncodeToString(b)), nil
+// Handler returns one function's handler, or for "" all of them on one mux, each route
+// served by its function's handler, as API Gateway routes them.
+func (a *App) Handler(function string) http.Handler {
+	if function != "" {
+		return a.handlers[function]
 	}
+	return web.Mount(a.web, a.handlers)
 }
-
-// Handler returns the handler of one function, or of all for "" (local runner).
-func (a *App) Handler(function string) http.Handler { return a.Web.Handler(function) }

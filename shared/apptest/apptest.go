@@ -16,12 +16,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgelink/forgelink/infra/testkit/syncbuf"
+
 	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/logging"
 	"github.com/forgelink/forgelink/shared/mototest"
+	"github.com/forgelink/forgelink/shared/service"
 )
 
 // Options select the stores and the clock.
@@ -40,6 +43,8 @@ type Options struct {
 	}
 	// GitLab options; RootToken and BaseURL are managed here.
 	GitLab fakegitlab.Options
+	// AdminWrites is the per-org admin write limit; zero: the product's default.
+	AdminWrites service.WriteLimit
 	// Org is the org created at start; "" means "acme".
 	Org string
 }
@@ -94,39 +99,36 @@ func Start(t testing.TB, opts Options) *Env {
 		CookieKey:    "apptest-cookie-key-0123456789abcdefghijklmnop",
 		LogLevel:     "debug",
 	}
-	appOpts := app.Options{EnsureTable: true, Now: opts.Now}
+	lo := app.LocalOptions{Now: opts.Now}
 	if opts.AWS {
 		e.Moto = mototest.Shared(t)
 		awsCfg := e.Moto.Config(t)
-		cfg.Store = "aws"
-		appOpts.AWSConfig = &awsCfg
 		if opts.AWSHTTPClient != nil {
-			appOpts.AWSHTTPClient = opts.AWSHTTPClient
+			awsCfg.HTTPClient = opts.AWSHTTPClient
 		}
+		cfg.Store = "aws"
+		lo.AWS = &awsCfg
 	}
-	if opts.WrapStore != nil || opts.WrapSecrets != nil {
-		// Build once to get the real stores, then again around the wrapped ones.
-		base, err := app.New(ctx, cfg, logging.New(io.Discard, "error"), appOpts)
-		if err != nil {
-			t.Fatalf("build app: %v", err)
-		}
-		appOpts.Store, appOpts.Secrets = base.Store, base.Secrets
-		if opts.WrapStore != nil {
-			appOpts.Store = opts.WrapStore(base.Store)
-		}
-		if opts.WrapSecrets != nil {
-			appOpts.Secrets = opts.WrapSecrets(base.Secrets)
-		}
+	d, err := app.Local(ctx, cfg, logging.New(e.Logs, "debug"), lo)
+	if err != nil {
+		t.Fatalf("build app: %v", err)
 	}
-	a, err := app.New(ctx, cfg, logging.New(e.Logs, "debug"), appOpts)
+	d.AdminWrites = opts.AdminWrites
+	if opts.WrapStore != nil {
+		d.Store = opts.WrapStore(d.Store)
+	}
+	if opts.WrapSecrets != nil {
+		d.Secrets = opts.WrapSecrets(d.Secrets)
+	}
+	a, err := app.New(d)
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}
 	e.App = a
-	if _, err := a.Service.EnsureOrg(ctx, e.Org, e.Org); err != nil {
+	if _, err := a.Services.Orgs.EnsureOrg(ctx, e.Org, e.Org); err != nil {
 		t.Fatalf("create org: %v", err)
 	}
-	if e.AdminToken, err = a.Service.CreateAdminToken(ctx, e.Org, "apptest", ""); err != nil {
+	if e.AdminToken, err = a.Services.Tokens.CreateAdminToken(ctx, e.Org, "apptest", ""); err != nil {
 		t.Fatalf("create admin token: %v", err)
 	}
 	srv.Config.Handler = a.Handler("")
@@ -292,7 +294,7 @@ func (e *Env) ActiveIntegration(t testing.TB) (Integration, Credentials) {
 // sign-in link.
 func (e *Env) AdminClient(t testing.TB) *http.Client {
 	t.Helper()
-	link, err := e.App.Service.CreateAdminLink(context.Background(), e.Org)
+	link, err := e.App.Services.SetupLinks.CreateAdminLink(context.Background(), e.Org)
 	if err != nil {
 		t.Fatalf("create admin link: %v", err)
 	}
@@ -329,4 +331,4 @@ func (e *Env) abs(url string) string {
 }
 
 // Logs collects every log line the application writes.
-type Logs = logging.Buffer
+type Logs = syncbuf.Buffer

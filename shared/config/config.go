@@ -69,9 +69,6 @@ func (c Config) validate() error {
 	return nil
 }
 
-// Secure reports whether cookies get the Secure flag and the __Host- prefix.
-func (c Config) Secure() bool { return strings.HasPrefix(c.BaseURL, "https://") }
-
 func or(v, def string) string {
 	if v == "" {
 		return def

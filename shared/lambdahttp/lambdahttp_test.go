@@ -244,19 +244,10 @@ func TestSilentHandlerIsAnError(t *testing.T) {
 // health check, API Gateway's request id echoed, the derived https base URL giving
 // __Host- cookies in the cookies array.
 func TestHandlerRealApp(t *testing.T) {
-	cfg, err := config.FromEnv(func(k string) string {
-		return map[string]string{"FORGELINK_STORE": "memory", "FORGELINK_COOKIE_KEY": strings.Repeat("k", 40)}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, logging.New(io.Discard, "error"), app.Options{RequireCookieKey: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := memoryApp(t)
 	for _, fn := range []string{"integrations", "login", "callback", "session"} {
 		ev := event(t, "healthz.json")
-		resp, err := lambdahttp.Handler(a, fn)(context.Background(), ev)
+		resp, err := lambdahttp.Handler(a.Handler(fn), discard)(context.Background(), ev)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +259,7 @@ func TestHandlerRealApp(t *testing.T) {
 		}
 	}
 	// The callback clears the state cookie (whatever the outcome) through the cookies array.
-	resp, err := lambdahttp.Handler(a, "callback")(context.Background(), event(t, "callback.json"))
+	resp, err := lambdahttp.Handler(a.Handler("callback"), discard)(context.Background(), event(t, "callback.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,6 +273,28 @@ func TestHandlerRealApp(t *testing.T) {
 	if !found {
 		t.Errorf("callback did not clear __Host-forgelink_state in the cookies array: %q (headers %v)", resp.Cookies, resp.Headers)
 	}
+}
+
+var discard = logging.New(io.Discard, "error")
+
+// memoryApp is every function on the memory store with a fixed cookie key.
+func memoryApp(tb testing.TB) *app.App {
+	tb.Helper()
+	cfg, err := config.FromEnv(func(k string) string {
+		return map[string]string{"FORGELINK_STORE": "memory", "FORGELINK_COOKIE_KEY": strings.Repeat("k", 40)}[k]
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d, err := app.Local(context.Background(), cfg, discard, app.LocalOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := app.New(d)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
 }
 
 var testTime = mustTime("2026-11-25T13:10:00Z")
@@ -316,19 +329,10 @@ func FuzzHandler(f *testing.F) {
 		f.Add(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RawQueryString, strings.Join(ev.Cookies, "; "),
 			ev.Headers["authorization"], ev.Headers["content-type"], body, ev.IsBase64Encoded)
 	}
-	cfg, err := config.FromEnv(func(k string) string {
-		return map[string]string{"FORGELINK_STORE": "memory", "FORGELINK_COOKIE_KEY": strings.Repeat("k", 40)}[k]
-	})
-	if err != nil {
-		f.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, logging.New(io.Discard, "error"), app.Options{RequireCookieKey: true})
-	if err != nil {
-		f.Fatal(err)
-	}
+	a := memoryApp(f)
 	handlers := map[string]lambdahttp.HandlerFunc{}
 	for _, fn := range []string{"integrations", "login", "callback", "session"} {
-		handlers[fn] = lambdahttp.Handler(a, fn)
+		handlers[fn] = lambdahttp.Handler(a.Handler(fn), discard)
 	}
 	f.Fuzz(func(t *testing.T, method, rawPath, rawQuery, cookies, authz, contentType string, body []byte, b64 bool) {
 		// What API Gateway can send: a known method, a path starting with "/" that parses

@@ -47,14 +47,14 @@ func (g *stubGitLab) CheckCredentials(_ context.Context, _ forgelink.Integration
 	return nil
 }
 
-func newAdminTestService(t *testing.T) (*Service, *inmem.Store, *adminClock, *stubGitLab) {
+func newAdminTestService(t *testing.T) (All, *inmem.Store, *adminClock, *stubGitLab) {
 	t.Helper()
 	clock := &adminClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 	mem := inmem.New(clock.now)
 	gl := &stubGitLab{clientID: "app-id", secret: "app-secret"}
 	hosts, _ := netguard.ParseAllowHosts("gitlab.test:8443")
-	s := New(Deps{Store: mem, Secrets: mem, GitLab: gl, URLs: netguard.Policy{AllowHosts: hosts}, SecretPrefix: "forgelink/test/", Now: clock.now, Log: slog.New(slog.DiscardHandler)})
-	if _, err := s.EnsureOrg(context.Background(), "acme", "Acme"); err != nil {
+	s := NewAll(Deps{Store: mem, Secrets: mem, GitLab: gl, URLs: netguard.Policy{AllowHosts: hosts}, SecretPrefix: "forgelink/test/", Now: clock.now, Log: slog.New(slog.DiscardHandler)})
+	if _, err := s.Orgs.EnsureOrg(context.Background(), "acme", "Acme"); err != nil {
 		t.Fatal(err)
 	}
 	return s, mem, clock, gl
@@ -66,16 +66,16 @@ func TestEnsureOrgSlugs(t *testing.T) {
 	s, _, _, _ := newAdminTestService(t)
 	ctx := context.Background()
 	for _, slug := range []string{"ab", "acme-2", strings.Repeat("a", 40), "0x"} {
-		if _, err := s.EnsureOrg(ctx, slug, ""); err != nil {
+		if _, err := s.Orgs.EnsureOrg(ctx, slug, ""); err != nil {
 			t.Errorf("%q refused: %v", slug, err)
 		}
 	}
 	for _, slug := range []string{"", "a", strings.Repeat("a", 41), "-ab", "ab-", "Acme", "a_b", "a b", "a/b", "ä1"} {
-		if _, err := s.EnsureOrg(ctx, slug, ""); code(err) != forgelink.EINVALID {
+		if _, err := s.Orgs.EnsureOrg(ctx, slug, ""); code(err) != forgelink.EINVALID {
 			t.Errorf("%q: %v, want EINVALID", slug, err)
 		}
 	}
-	org, err := s.EnsureOrg(ctx, "acme", "Other name")
+	org, err := s.Orgs.EnsureOrg(ctx, "acme", "Other name")
 	if err != nil || org.Name != "Acme" {
 		t.Errorf("EnsureOrg of an existing org: %+v %v", org, err)
 	}
@@ -84,41 +84,41 @@ func TestEnsureOrgSlugs(t *testing.T) {
 func TestAdminTokens(t *testing.T) {
 	s, mem, _, _ := newAdminTestService(t)
 	ctx := context.Background()
-	if _, err := s.EnsureOrg(ctx, "beta", ""); err != nil {
+	if _, err := s.Orgs.EnsureOrg(ctx, "beta", ""); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.CreateAdminToken(ctx, "acme", "ci", "")
+	tok, err := s.Tokens.CreateAdminToken(ctx, "acme", "ci", "")
 	if err != nil || len(tok) < 40 {
 		t.Fatalf("token %q %v", tok, err)
 	}
 	if _, err := mem.FindAdminToken(ctx, tok); err == nil {
 		t.Error("the plain token is a store key")
 	}
-	actor, err := s.AuthenticateToken(ctx, "acme", tok)
+	actor, err := s.Tokens.AuthenticateToken(ctx, "acme", tok)
 	if err != nil || actor.Org != "acme" || !strings.HasPrefix(actor.Name, "token:") || strings.Contains(actor.Name, tok) {
 		t.Errorf("actor %+v %v", actor, err)
 	}
-	if _, err := s.AuthenticateToken(ctx, "beta", tok); code(err) != forgelink.EFORBIDDEN {
+	if _, err := s.Tokens.AuthenticateToken(ctx, "beta", tok); code(err) != forgelink.EFORBIDDEN {
 		t.Errorf("other org: %v", err)
 	}
 	for _, bad := range []string{"", "nope", tok + "x"} {
-		if _, err := s.AuthenticateToken(ctx, "acme", bad); code(err) != forgelink.EUNAUTHORIZED {
+		if _, err := s.Tokens.AuthenticateToken(ctx, "acme", bad); code(err) != forgelink.EUNAUTHORIZED {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
-	if _, err := s.CreateAdminToken(ctx, "acme", "", "short"); code(err) != forgelink.EINVALID {
+	if _, err := s.Tokens.CreateAdminToken(ctx, "acme", "", "short"); code(err) != forgelink.EINVALID {
 		t.Errorf("short token: %v", err)
 	}
 	fixed := "fixed-token-0123456789abcdef"
 	for range 2 { // a restart with FORGELINK_ADMIN_TOKEN over a persistent store
-		if got, err := s.CreateAdminToken(ctx, "acme", "", fixed); err != nil || got != fixed {
+		if got, err := s.Tokens.CreateAdminToken(ctx, "acme", "", fixed); err != nil || got != fixed {
 			t.Errorf("fixed token: %q %v", got, err)
 		}
 	}
-	if _, err := s.CreateAdminToken(ctx, "beta", "", fixed); code(err) != forgelink.ECONFLICT {
+	if _, err := s.Tokens.CreateAdminToken(ctx, "beta", "", fixed); code(err) != forgelink.ECONFLICT {
 		t.Errorf("fixed token of another org: %v", err)
 	}
-	if _, err := s.CreateAdminToken(ctx, "nosuch", "", ""); code(err) != forgelink.ENOTFOUND {
+	if _, err := s.Tokens.CreateAdminToken(ctx, "nosuch", "", ""); code(err) != forgelink.ENOTFOUND {
 		t.Errorf("missing org: %v", err)
 	}
 }
@@ -126,51 +126,51 @@ func TestAdminTokens(t *testing.T) {
 func TestAdminLinksAndSessions(t *testing.T) {
 	s, mem, clock, _ := newAdminTestService(t)
 	ctx := context.Background()
-	if _, err := s.EnsureOrg(ctx, "beta", ""); err != nil {
+	if _, err := s.Orgs.EnsureOrg(ctx, "beta", ""); err != nil {
 		t.Fatal(err)
 	}
-	link, err := s.CreateAdminLink(ctx, "acme")
+	link, err := s.SetupLinks.CreateAdminLink(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sid, err := s.RedeemAdminLink(ctx, "acme", link)
+	sid, err := s.SetupLinks.RedeemAdminLink(ctx, "acme", link)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RedeemAdminLink(ctx, "acme", link); code(err) != forgelink.EEXPIRED {
+	if _, err := s.SetupLinks.RedeemAdminLink(ctx, "acme", link); code(err) != forgelink.EEXPIRED {
 		t.Errorf("second use: %v", err)
 	}
 	if _, err := mem.GetSession(ctx, sid); err == nil {
 		t.Error("the plain session id is a store key")
 	}
-	if actor, err := s.AdminSession(ctx, "acme", sid); err != nil || actor.Name != "admin-session" {
+	if actor, err := s.Sessions.AdminSession(ctx, "acme", sid); err != nil || actor.Name != "admin-session" {
 		t.Errorf("session: %+v %v", actor, err)
 	}
-	if _, err := s.AdminSession(ctx, "beta", sid); code(err) != forgelink.EFORBIDDEN {
+	if _, err := s.Sessions.AdminSession(ctx, "beta", sid); code(err) != forgelink.EFORBIDDEN {
 		t.Errorf("other org: %v", err)
 	}
-	if _, err := s.AdminSession(ctx, "acme", ""); code(err) != forgelink.EUNAUTHORIZED {
+	if _, err := s.Sessions.AdminSession(ctx, "acme", ""); code(err) != forgelink.EUNAUTHORIZED {
 		t.Errorf("no session: %v", err)
 	}
-	recs, _ := s.ListAudit(ctx, "acme", "", 0)
+	recs, _ := s.Audit.ListAudit(ctx, "acme", "", 0)
 	if len(recs) != 1 || recs[0].Action != forgelink.AuditAdminSignIn {
 		t.Errorf("audit %+v", recs)
 	}
 
 	// Expiry: links after 10 minutes, sessions after 12 hours.
-	late, _ := s.CreateAdminLink(ctx, "acme")
+	late, _ := s.SetupLinks.CreateAdminLink(ctx, "acme")
 	clock.add(forgelink.AdminLinkTTL)
-	if _, err := s.RedeemAdminLink(ctx, "acme", late); code(err) != forgelink.EEXPIRED {
+	if _, err := s.SetupLinks.RedeemAdminLink(ctx, "acme", late); code(err) != forgelink.EEXPIRED {
 		t.Errorf("expired link: %v", err)
 	}
 	clock.add(forgelink.SessionTTL)
-	if _, err := s.AdminSession(ctx, "acme", sid); code(err) != forgelink.EUNAUTHORIZED {
+	if _, err := s.Sessions.AdminSession(ctx, "acme", sid); code(err) != forgelink.EUNAUTHORIZED {
 		t.Errorf("expired session: %v", err)
 	}
 
 	// Another org's link is refused; a member session is no admin session.
-	beta, _ := s.CreateAdminLink(ctx, "beta")
-	if _, err := s.RedeemAdminLink(ctx, "acme", beta); code(err) != forgelink.EFORBIDDEN {
+	beta, _ := s.SetupLinks.CreateAdminLink(ctx, "beta")
+	if _, err := s.SetupLinks.RedeemAdminLink(ctx, "acme", beta); code(err) != forgelink.EFORBIDDEN {
 		t.Errorf("other org's link: %v", err)
 	}
 	member, hash := newToken()
@@ -178,27 +178,27 @@ func TestAdminLinksAndSessions(t *testing.T) {
 	if err := mem.CreateSession(ctx, forgelink.Session{Hash: hash, Kind: forgelink.SessionMember, Org: "acme", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AdminSession(ctx, "acme", member); code(err) != forgelink.EUNAUTHORIZED {
+	if _, err := s.Sessions.AdminSession(ctx, "acme", member); code(err) != forgelink.EUNAUTHORIZED {
 		t.Errorf("member session: %v", err)
 	}
 
 	// Ending a session.
-	link, _ = s.CreateAdminLink(ctx, "acme")
-	sid, _ = s.RedeemAdminLink(ctx, "acme", link)
-	if err := s.EndAdminSession(ctx, sid); err != nil {
+	link, _ = s.SetupLinks.CreateAdminLink(ctx, "acme")
+	sid, _ = s.SetupLinks.RedeemAdminLink(ctx, "acme", link)
+	if err := s.Sessions.EndAdminSession(ctx, sid); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AdminSession(ctx, "acme", sid); code(err) != forgelink.EUNAUTHORIZED {
+	if _, err := s.Sessions.AdminSession(ctx, "acme", sid); code(err) != forgelink.EUNAUTHORIZED {
 		t.Errorf("ended session: %v", err)
 	}
-	if err := s.EndAdminSession(ctx, sid); err != nil {
+	if err := s.Sessions.EndAdminSession(ctx, sid); err != nil {
 		t.Errorf("ending twice: %v", err)
 	}
 }
 
 func TestRateLimit(t *testing.T) {
 	clock := &adminClock{t: time.Unix(0, 0)}
-	l := newRateLimiter(2, 30, clock.now) // 30/min = one every 2 s
+	l := newWriteLimiter(WriteLimit{Burst: 2, PerMinute: 30}, clock.now) // 30/min = one every 2 s
 	for range 2 {
 		if err := l.allow("acme"); err != nil {
 			t.Fatal(err)
@@ -216,7 +216,7 @@ func TestRateLimit(t *testing.T) {
 	if err := l.allow("acme"); err != nil {
 		t.Errorf("after refill: %v", err)
 	}
-	if err := newRateLimiter(1, 0, clock.now).allow("x"); err != nil {
+	if err := newWriteLimiter(WriteLimit{Burst: 1, Off: true}, clock.now).allow("x"); err != nil {
 		t.Errorf("disabled limiter: %v", err)
 	}
 }
@@ -224,15 +224,15 @@ func TestRateLimit(t *testing.T) {
 func TestListAndRevokeAdminTokens(t *testing.T) {
 	s, mem, clock, _ := newAdminTestService(t)
 	ctx := context.Background()
-	if _, err := s.EnsureOrg(ctx, "beta", ""); err != nil {
+	if _, err := s.Orgs.EnsureOrg(ctx, "beta", ""); err != nil {
 		t.Fatal(err)
 	}
-	ci, _ := s.CreateAdminToken(ctx, "acme", "ci", "")
+	ci, _ := s.Tokens.CreateAdminToken(ctx, "acme", "ci", "")
 	clock.add(time.Minute)
-	deploy, _ := s.CreateAdminToken(ctx, "acme", "deploy", "")
-	theirs, _ := s.CreateAdminToken(ctx, "beta", "theirs", "")
+	deploy, _ := s.Tokens.CreateAdminToken(ctx, "acme", "deploy", "")
+	theirs, _ := s.Tokens.CreateAdminToken(ctx, "beta", "theirs", "")
 
-	list, err := s.ListAdminTokens(ctx, "acme")
+	list, err := s.Tokens.ListAdminTokens(ctx, "acme")
 	if err != nil || len(list) != 2 {
 		t.Fatalf("list: %+v %v", list, err)
 	}
@@ -243,52 +243,52 @@ func TestListAndRevokeAdminTokens(t *testing.T) {
 	if list[1].ID != ciID || list[0].ID != hashToken(deploy)[:TokenIDLength] {
 		t.Errorf("ids: %+v", list)
 	}
-	if _, err := s.ListAdminTokens(ctx, "nosuch"); code(err) != forgelink.ENOTFOUND {
+	if _, err := s.Tokens.ListAdminTokens(ctx, "nosuch"); code(err) != forgelink.ENOTFOUND {
 		t.Errorf("list of a missing org: %v", err)
 	}
 
 	op := Operator("acme")
-	if err := s.RevokeAdminToken(ctx, Operator("beta"), "acme", ciID); code(err) != forgelink.EFORBIDDEN {
+	if err := s.Tokens.RevokeAdminToken(ctx, Operator("beta"), "acme", ciID); code(err) != forgelink.EFORBIDDEN {
 		t.Errorf("actor of another org: %v", err)
 	}
-	if err := s.RevokeAdminToken(ctx, op, "acme", hashToken(theirs)[:TokenIDLength]); code(err) != forgelink.ENOTFOUND {
+	if err := s.Tokens.RevokeAdminToken(ctx, op, "acme", hashToken(theirs)[:TokenIDLength]); code(err) != forgelink.ENOTFOUND {
 		t.Errorf("id of another org's token: %v", err)
 	}
-	if err := s.RevokeAdminToken(ctx, op, "acme", theirs); code(err) != forgelink.ENOTFOUND {
+	if err := s.Tokens.RevokeAdminToken(ctx, op, "acme", theirs); code(err) != forgelink.ENOTFOUND {
 		t.Errorf("another org's token: %v", err)
 	}
 	for _, bad := range []string{"", "abc", "0123456"} {
-		if err := s.RevokeAdminToken(ctx, op, "acme", bad); code(err) != forgelink.EINVALID {
+		if err := s.Tokens.RevokeAdminToken(ctx, op, "acme", bad); code(err) != forgelink.EINVALID {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
 	for _, unknown := range []string{"ffffffffffff", "not-a-token-we-know-of-at-all"} {
-		if err := s.RevokeAdminToken(ctx, op, "acme", unknown); code(err) != forgelink.ENOTFOUND {
+		if err := s.Tokens.RevokeAdminToken(ctx, op, "acme", unknown); code(err) != forgelink.ENOTFOUND {
 			t.Errorf("%q: %v", unknown, err)
 		}
 	}
 
 	// By id (8 characters, upper case is fine): the token stops working at once.
-	if err := s.RevokeAdminToken(ctx, op, "acme", strings.ToUpper(ciID[:8])); err != nil {
+	if err := s.Tokens.RevokeAdminToken(ctx, op, "acme", strings.ToUpper(ciID[:8])); err != nil {
 		t.Fatalf("revoke by id: %v", err)
 	}
-	if _, err := s.AuthenticateToken(ctx, "acme", ci); code(err) != forgelink.EUNAUTHORIZED {
+	if _, err := s.Tokens.AuthenticateToken(ctx, "acme", ci); code(err) != forgelink.EUNAUTHORIZED {
 		t.Errorf("revoked token still authenticates: %v", err)
 	}
-	if err := s.RevokeAdminToken(ctx, op, "acme", ciID); code(err) != forgelink.ENOTFOUND {
+	if err := s.Tokens.RevokeAdminToken(ctx, op, "acme", ciID); code(err) != forgelink.ENOTFOUND {
 		t.Errorf("revoke twice: %v", err)
 	}
 	// By the token itself.
-	if err := s.RevokeAdminToken(ctx, op, "acme", deploy); err != nil {
+	if err := s.Tokens.RevokeAdminToken(ctx, op, "acme", deploy); err != nil {
 		t.Fatalf("revoke by token: %v", err)
 	}
-	if _, err := s.AuthenticateToken(ctx, "acme", deploy); code(err) != forgelink.EUNAUTHORIZED {
+	if _, err := s.Tokens.AuthenticateToken(ctx, "acme", deploy); code(err) != forgelink.EUNAUTHORIZED {
 		t.Errorf("revoked token still authenticates: %v", err)
 	}
-	if _, err := s.AuthenticateToken(ctx, "beta", theirs); err != nil {
+	if _, err := s.Tokens.AuthenticateToken(ctx, "beta", theirs); err != nil {
 		t.Errorf("another org's token was touched: %v", err)
 	}
-	if list, err := s.ListAdminTokens(ctx, "acme"); err != nil || len(list) != 0 {
+	if list, err := s.Tokens.ListAdminTokens(ctx, "acme"); err != nil || len(list) != 0 {
 		t.Errorf("list after revoking: %+v %v", list, err)
 	}
 
@@ -317,13 +317,13 @@ func TestListAndRevokeAdminTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.RevokeAdminToken(ctx, op, "acme", "abcdef01"); code(err) != forgelink.EINVALID {
+	if err := s.Tokens.RevokeAdminToken(ctx, op, "acme", "abcdef01"); code(err) != forgelink.EINVALID {
 		t.Errorf("ambiguous id: %v", err)
 	}
-	if err := s.RevokeAdminToken(ctx, op, "acme", "abcdef011"); err != nil {
+	if err := s.Tokens.RevokeAdminToken(ctx, op, "acme", "abcdef011"); err != nil {
 		t.Errorf("longer id: %v", err)
 	}
-	if list, _ := s.ListAdminTokens(ctx, "acme"); len(list) != 1 || list[0].ID != "abcdef010000" {
+	if list, _ := s.Tokens.ListAdminTokens(ctx, "acme"); len(list) != 1 || list[0].ID != "abcdef010000" {
 		t.Errorf("after revoking one twin: %+v", list)
 	}
 }

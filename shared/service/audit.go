@@ -12,10 +12,16 @@ const (
 	MaxAuditLimit     = 200
 )
 
+// Audit reads the org's audit trail; every noun writes to it (base.audit).
+type Audit struct{ *base }
+
+// NewAudit returns the Audit noun over d.
+func NewAudit(d Deps) *Audit { return &Audit{newBase(d)} }
+
 // audit writes one audit record. The action it records has already happened, so a failed
 // audit write is logged at error level (an alarm) rather than turned into a failure of the
 // action, which the admin would otherwise retry and repeat.
-func (s *Service) audit(ctx context.Context, actor Actor, action, integrationID, detail string) {
+func (s *base) audit(ctx context.Context, actor Actor, action, integrationID, detail string) {
 	rec := forgelink.AuditRecord{
 		Org:           actor.Org,
 		Time:          s.now().UTC(),
@@ -33,7 +39,7 @@ func (s *Service) audit(ctx context.Context, actor Actor, action, integrationID,
 // ListAudit returns the org's audit records newest first, for one integration or, with
 // integrationID "", for all. limit <= 0 means DefaultAuditLimit; it is capped at
 // MaxAuditLimit.
-func (s *Service) ListAudit(ctx context.Context, org, integrationID string, limit int) ([]forgelink.AuditRecord, error) {
+func (s *Audit) ListAudit(ctx context.Context, org, integrationID string, limit int) ([]forgelink.AuditRecord, error) {
 	if limit <= 0 {
 		limit = DefaultAuditLimit
 	}

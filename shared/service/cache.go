@@ -33,7 +33,8 @@ const (
 	maxCacheEntries = 1024
 )
 
-type cache struct {
+// Cache is a per-container cache of integrations and client secrets (see above).
+type Cache struct {
 	ttl  time.Duration // secrets
 	now  func() time.Time
 	mu   sync.Mutex
@@ -48,14 +49,15 @@ type cacheEntry[T any] struct {
 	exp time.Time
 }
 
-func newCache(ttl time.Duration, now func() time.Time) *cache {
+// NewCache returns a cache keeping secrets for ttl (0: 5 minutes) on the clock now.
+func NewCache(ttl time.Duration, now func() time.Time) *Cache {
 	if ttl <= 0 {
 		ttl = 5 * time.Minute
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &cache{
+	return &Cache{
 		ttl:  ttl,
 		now:  now,
 		ints: map[integrationKey]cacheEntry[forgelink.Integration]{},
@@ -64,9 +66,9 @@ func newCache(ttl time.Duration, now func() time.Time) *cache {
 }
 
 // intTTL is the integrations' lifetime: 30 s, or less when the configured TTL is shorter.
-func (c *cache) intTTL() time.Duration { return min(integrationTTL, c.ttl) }
+func (c *Cache) intTTL() time.Duration { return min(integrationTTL, c.ttl) }
 
-func (c *cache) integration(org, id string) (forgelink.Integration, bool) {
+func (c *Cache) integration(org, id string) (forgelink.Integration, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.ints[integrationKey{org, id}]
@@ -76,7 +78,7 @@ func (c *cache) integration(org, id string) (forgelink.Integration, bool) {
 	return e.v, true
 }
 
-func (c *cache) putIntegration(in forgelink.Integration) {
+func (c *Cache) putIntegration(in forgelink.Integration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cachePut(c.ints, integrationKey{in.Org, in.ID}, in, c.now(), c.intTTL())
@@ -84,13 +86,13 @@ func (c *cache) putIntegration(in forgelink.Integration) {
 
 // forgetIntegration drops an integration (call after updating or deleting it, so that
 // this container sees the change at once; other containers within integrationTTL).
-func (c *cache) forgetIntegration(org, id string) {
+func (c *Cache) forgetIntegration(org, id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.ints, integrationKey{org, id})
 }
 
-func (c *cache) secret(ref forgelink.SecretRef) (string, bool) {
+func (c *Cache) secret(ref forgelink.SecretRef) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.secs[ref]
@@ -100,14 +102,14 @@ func (c *cache) secret(ref forgelink.SecretRef) (string, bool) {
 	return e.v, true
 }
 
-func (c *cache) putSecret(ref forgelink.SecretRef, value string) {
+func (c *Cache) putSecret(ref forgelink.SecretRef, value string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cachePut(c.secs, ref, value, c.now(), c.ttl)
 }
 
 // forgetSecret drops every cached version of the secret arn (after deleting it).
-func (c *cache) forgetSecret(arn string) {
+func (c *Cache) forgetSecret(arn string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for ref := range c.secs {
@@ -133,7 +135,7 @@ func cachePut[K comparable, V any](m map[K]cacheEntry[V], k K, v V, now time.Tim
 
 // cachedIntegration returns the integration from the cache, or reads and caches it. Use
 // it only where a stale answer (up to integrationTTL) is harmless.
-func (s *Service) cachedIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
+func (s *base) cachedIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
 	if in, ok := s.cache.integration(org, id); ok {
 		return in, nil
 	}
@@ -142,7 +144,7 @@ func (s *Service) cachedIntegration(ctx context.Context, org, id string) (forgel
 
 // freshIntegration reads the integration from the store and refreshes the cache. Missing
 // integrations are not cached: one created a moment later must work at once.
-func (s *Service) freshIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
+func (s *base) freshIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
 	in, err := s.store.GetIntegration(ctx, org, id)
 	if err != nil {
 		if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
@@ -156,7 +158,7 @@ func (s *Service) freshIntegration(ctx context.Context, org, id string) (forgeli
 
 // clientSecret returns the client secret of in, from the cache when this container read
 // the same ARN and version within the cache TTL.
-func (s *Service) clientSecret(ctx context.Context, in forgelink.Integration) (string, error) {
+func (s *base) clientSecret(ctx context.Context, in forgelink.Integration) (string, error) {
 	ref := forgelink.SecretRef{ARN: in.SecretARN, Version: in.SecretVersion}
 	if v, ok := s.cache.secret(ref); ok {
 		return v, nil

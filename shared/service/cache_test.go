@@ -34,13 +34,13 @@ func (s *countingSecrets) GetSecret(ctx context.Context, ref forgelink.SecretRef
 	return s.Secrets.GetSecret(ctx, ref)
 }
 
-func newCacheService(t *testing.T) (*Service, *countingStore, *countingSecrets, *storetest.Clock, *inmem.Store) {
+func newCacheService(t *testing.T) (*base, *countingStore, *countingSecrets, *storetest.Clock, *inmem.Store) {
 	t.Helper()
 	clock := storetest.NewClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	mem := inmem.New(clock.Now)
 	st := &countingStore{Store: mem}
 	sec := &countingSecrets{Secrets: mem}
-	return New(Deps{Store: st, Secrets: sec, Now: clock.Now}), st, sec, clock, mem
+	return newBase(Deps{Store: st, Secrets: sec, Now: clock.Now}), st, sec, clock, mem
 }
 
 func TestCachedIntegrationTTL(t *testing.T) {
@@ -125,7 +125,7 @@ func TestClientSecretKeyedByVersion(t *testing.T) {
 }
 
 func TestCacheBounded(t *testing.T) {
-	c := newCache(time.Minute, time.Now)
+	c := NewCache(time.Minute, time.Now)
 	for i := range maxCacheEntries * 3 {
 		c.putSecret(forgelink.SecretRef{ARN: fmt.Sprint(i)}, "v")
 		c.putIntegration(forgelink.Integration{Org: "o", ID: fmt.Sprint(i)})

@@ -5,90 +5,81 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/forgelink/forgelink/shared/forgelink"
 )
 
-// Admin writes (create, save, edit, delete of integrations) are limited per org with a
-// token bucket per warm container: a burst of AdminWriteBurst, refilled at
-// AdminWritesPerMinute. It stops a leaked token or a runaway script from hammering the
+// WriteLimit is the per-org limit of admin writes (create, save, edit, delete): a burst,
+// refilled at PerMinute. It stops a leaked token or a runaway script from hammering the
 // GitLab server (every save checks credentials there) and Secrets Manager; API Gateway's
-// stage throttling bounds the total across containers.
-const (
-	AdminWriteBurst      = 30
-	AdminWritesPerMinute = 30
-)
+// stage throttling bounds the total across containers. It is per warm container.
+type WriteLimit struct {
+	Burst     int
+	PerMinute int
+	// Off turns the limit off (load tests and benchmarks that make many writes).
+	Off bool
+}
 
-type rateLimiter struct {
-	burst float64
-	rate  float64 // tokens per second
+// DefaultAdminWrites is the limit when Deps.AdminWrites is zero.
+var DefaultAdminWrites = WriteLimit{Burst: 30, PerMinute: 30}
+
+// maxLimiters bounds the limiter's memory; full buckets carry no information and go first.
+const maxLimiters = 10000
+
+// writeLimiter holds one token bucket (golang.org/x/time/rate) per org.
+type writeLimiter struct {
+	limit WriteLimit
 	now   func() time.Time
 
-	mu      sync.Mutex
-	buckets map[string]*bucket
+	mu   sync.Mutex
+	orgs map[string]*rate.Limiter
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newRateLimiter(burst, perMinute int, now func() time.Time) *rateLimiter {
-	return &rateLimiter{
-		burst:   float64(burst),
-		rate:    float64(perMinute) / 60,
-		now:     now,
-		buckets: map[string]*bucket{},
+func newWriteLimiter(l WriteLimit, now func() time.Time) *writeLimiter {
+	if l == (WriteLimit{}) {
+		l = DefaultAdminWrites
 	}
+	if now == nil {
+		now = time.Now
+	}
+	return &writeLimiter{limit: l, now: now, orgs: map[string]*rate.Limiter{}}
 }
 
-// maxBuckets bounds the limiter's memory; full buckets carry no information and go first.
-const maxBuckets = 10000
-
-// allow takes one token from key's bucket, or returns ERATELIMITED with RetryAfter.
-func (l *rateLimiter) allow(key string) error {
-	if l == nil || l.rate <= 0 {
+// allow takes one token from org's bucket, or returns ERATELIMITED with RetryAfter.
+func (l *writeLimiter) allow(org string) error {
+	if l.limit.Off || l.limit.PerMinute <= 0 {
 		return nil
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	now := l.now()
-	b, ok := l.buckets[key]
+	l.mu.Lock()
+	lim, ok := l.orgs[org]
 	if !ok {
-		if len(l.buckets) >= maxBuckets {
+		if len(l.orgs) >= maxLimiters {
 			l.prune(now)
 		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
+		lim = rate.NewLimiter(rate.Limit(float64(l.limit.PerMinute)/60), l.limit.Burst)
+		l.orgs[org] = lim
 	}
-	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
-		b.tokens = math.Min(l.burst, b.tokens+elapsed*l.rate)
-		b.last = now
-	}
-	if b.tokens >= 1 {
-		b.tokens--
+	l.mu.Unlock()
+	r := lim.ReserveN(now, 1)
+	delay := r.DelayFrom(now)
+	if r.OK() && delay == 0 {
 		return nil
 	}
-	wait := int(math.Ceil((1 - b.tokens) / l.rate))
+	r.CancelAt(now) // a refused write costs nothing
 	return &forgelink.Error{
 		Code:       forgelink.ERATELIMITED,
 		Message:    "Too many changes to this org's integrations in a short time. Please wait a moment and try again.",
-		RetryAfter: max(wait, 1),
+		RetryAfter: max(int(math.Ceil(delay.Seconds())), 1),
 	}
 }
 
-func (l *rateLimiter) prune(now time.Time) {
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-			delete(l.buckets, k)
+// prune drops the buckets that are full again (called with l.mu held).
+func (l *writeLimiter) prune(now time.Time) {
+	for org, lim := range l.orgs {
+		if lim.TokensAt(now) >= float64(l.limit.Burst) {
+			delete(l.orgs, org)
 		}
 	}
 }
-
-// SetAdminWriteLimit replaces the per-org admin-write limit (burst, refill per minute);
-// perMinute <= 0 disables it. For tests; call it before serving requests.
-func (s *Service) SetAdminWriteLimit(burst, perMinute int) {
-	s.writes = newRateLimiter(burst, perMinute, s.now)
-}
-
-// allowWrite applies the per-org admin-write limit.
-func (s *Service) allowWrite(org string) error { return s.writes.allow(org) }

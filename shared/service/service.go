@@ -1,6 +1,7 @@
-// Package service holds forgelink's business rules: integrations, admin authentication,
-// GitLab sign-in and sessions. The HTML pages and the JSON API both call it; neither has
-// rules of its own.
+// Package service holds forgelink's business rules, one type per noun: Integrations,
+// SignIn, Sessions, SetupLinks, Tokens, Orgs and Audit. The HTML pages and the JSON API
+// both call them; neither has rules of its own. Each Lambda function builds only the
+// nouns it serves, so its binary links only their code.
 package service
 
 import (
@@ -13,31 +14,23 @@ import (
 
 // GitLab is what the service needs from a GitLab server (implemented by shared/gitlab).
 type GitLab interface {
+	// AuthCodeURL is GitLab's /oauth/authorize URL for a PKCE (S256) sign-in.
 	AuthCodeURL(in forgelink.Integration, redirectURL, state, verifier string) string
 	Exchange(ctx context.Context, in forgelink.Integration, secret, redirectURL, code, verifier string) (accessToken string, err error)
 	User(ctx context.Context, in forgelink.Integration, accessToken string) (forgelink.GitLabUser, error)
 	CheckCredentials(ctx context.Context, in forgelink.Integration, clientID, secret, redirectURL string) error
 }
 
-// URLPolicy validates GitLab URLs and CA bundles (implemented by shared/netguard.Policy).
+// URLPolicy validates what admins say about GitLab servers (implemented by
+// shared/netguard.Policy).
 type URLPolicy interface {
 	ValidateGitLabURL(ctx context.Context, raw string) (normalized string, err error)
+	// ValidateCABundle checks an optional PEM bundle: EINVALID with fields["ca_bundle"].
+	ValidateCABundle(pem string) error
 }
 
-// Service is the application. Build it with New.
-type Service struct {
-	store        forgelink.Store
-	secrets      forgelink.Secrets
-	gitlab       GitLab
-	urls         URLPolicy
-	secretPrefix string
-	now          func() time.Time
-	log          *slog.Logger
-	cache        *cache
-	writes       *rateLimiter // per-org admin-write limit (ratelimit.go)
-}
-
-// Deps are the Service's dependencies.
+// Deps are the dependencies of the services; each noun uses the part it needs, so a
+// function may leave the rest zero (the login function has no Secrets and no URLs).
 type Deps struct {
 	Store        forgelink.Store
 	Secrets      forgelink.Secrets
@@ -46,20 +39,43 @@ type Deps struct {
 	SecretPrefix string           // e.g. "forgelink/prod/"
 	Now          func() time.Time // nil: time.Now
 	Log          *slog.Logger     // nil: slog.Default()
-	// CacheTTL bounds how long a warm container trusts cached integrations and secrets;
-	// zero means the default.
-	CacheTTL time.Duration
+	// Cache is the per-container cache of integrations and secrets; nouns built over one
+	// Deps value share it, so a change made through one is seen at once by the others.
+	// nil: each noun gets its own.
+	Cache *Cache
+	// GitLabBudget bounds the callback's whole exchange with GitLab; zero: 10 s.
+	GitLabBudget time.Duration
+	// AdminWrites limits admin writes per org; the zero value is DefaultAdminWrites.
+	AdminWrites WriteLimit
 }
 
-// New returns a Service over deps.
-func New(d Deps) *Service {
+// base is what every noun shares: its dependencies and the helpers they all use.
+type base struct {
+	store        forgelink.Store
+	secrets      forgelink.Secrets
+	gitlab       GitLab
+	urls         URLPolicy
+	secretPrefix string
+	now          func() time.Time
+	log          *slog.Logger
+	cache        *Cache
+	gitlabBudget time.Duration
+}
+
+func newBase(d Deps) *base {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Service{
+	if d.Cache == nil {
+		d.Cache = NewCache(0, d.Now)
+	}
+	if d.GitLabBudget <= 0 {
+		d.GitLabBudget = defaultGitLabBudget
+	}
+	return &base{
 		store:        d.Store,
 		secrets:      d.Secrets,
 		gitlab:       d.GitLab,
@@ -67,10 +83,35 @@ func New(d Deps) *Service {
 		secretPrefix: d.SecretPrefix,
 		now:          d.Now,
 		log:          d.Log,
-		cache:        newCache(d.CacheTTL, d.Now),
-		writes:       newRateLimiter(AdminWriteBurst, AdminWritesPerMinute, d.Now),
+		cache:        d.Cache,
+		gitlabBudget: d.GitLabBudget,
 	}
 }
 
-// Store exposes the store to the operator CLI and tests.
-func (s *Service) Store() forgelink.Store { return s.store }
+// All is every noun over one Deps (one shared cache): what the local runner, the operator
+// CLI and tests use. A Lambda function builds only the nouns it serves.
+type All struct {
+	Orgs         *Orgs
+	Tokens       *Tokens
+	SetupLinks   *SetupLinks
+	Sessions     *Sessions
+	SignIn       *SignIn
+	Integrations *Integrations
+	Audit        *Audit
+}
+
+// NewAll builds every noun over d.
+func NewAll(d Deps) All {
+	if d.Cache == nil {
+		d.Cache = NewCache(0, d.Now)
+	}
+	return All{
+		Orgs:         NewOrgs(d),
+		Tokens:       NewTokens(d),
+		SetupLinks:   NewSetupLinks(d),
+		Sessions:     NewSessions(d),
+		SignIn:       NewSignIn(d),
+		Integrations: NewIntegrations(d),
+		Audit:        NewAudit(d),
+	}
+}

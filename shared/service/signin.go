@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/returnto"
 )
@@ -45,6 +43,13 @@ var (
 		"Your GitLab account is not active (it may be blocked or deactivated), so it cannot be used to sign in. Ask your GitLab administrator.")
 )
 
+// SignIn runs the OAuth sign-in through GitLab: it starts one (login function) and
+// finishes it (callback function).
+type SignIn struct{ *base }
+
+// NewSignIn returns the SignIn noun over d (it needs Store, Secrets and GitLab).
+func NewSignIn(d Deps) *SignIn { return &SignIn{newBase(d)} }
+
 // maxReturnTo bounds return_to: it travels in the state cookie (browsers keep ~4 KiB).
 const maxReturnTo = 1024
 
@@ -56,14 +61,14 @@ func OrgHomePath(org string) string { return "/orgs/" + org }
 // PKCE verifier and returns GitLab's authorize URL with the state to seal into the cookie.
 // rawReturnTo is cleaned (same-origin absolute path only); an invalid one is ignored.
 // It writes nothing and reads at most the integration item (through the cache).
-func (s *Service) StartLogin(ctx context.Context, base, org, id, rawReturnTo string) (LoginStart, error) {
+func (s *SignIn) StartLogin(ctx context.Context, base, org, id, rawReturnTo string) (LoginStart, error) {
 	in, err := s.signInIntegration(ctx, org, id, false)
 	if err != nil {
 		return LoginStart{}, err
 	}
 	st := LoginState{
 		State:         randomState(32),
-		Verifier:      oauth2.GenerateVerifier(),
+		Verifier:      randomState(32),
 		Org:           org,
 		IntegrationID: id,
 		ReturnTo:      cleanReturnTo(org, rawReturnTo),
@@ -85,7 +90,7 @@ func cleanReturnTo(org, raw string) string {
 
 // signInIntegration returns integration id of org if people can sign in through it.
 // fresh skips the cache (the callback, which grants sessions, always reads fresh).
-func (s *Service) signInIntegration(ctx context.Context, org, id string, fresh bool) (forgelink.Integration, error) {
+func (s *base) signInIntegration(ctx context.Context, org, id string, fresh bool) (forgelink.Integration, error) {
 	if org == "" || id == "" || len(org) > 64 || len(id) > 64 {
 		return forgelink.Integration{}, errBadLoginLink
 	}
@@ -148,16 +153,16 @@ type SignedIn struct {
 	ReturnTo string
 }
 
-// gitlabBudget bounds the whole exchange with GitLab at the callback (DESIGN.md: GitLab
-// down or slow, timeout ≤ 10 s).
-const gitlabBudget = 10 * time.Second
+// defaultGitLabBudget bounds the whole exchange with GitLab at the callback (DESIGN.md:
+// GitLab down or slow, timeout ≤ 10 s).
+const defaultGitLabBudget = 10 * time.Second
 
 // FinishLogin completes a sign-in: it checks GitLab's answer against the state cookie
 // (state, org and integration must match: mix-up defence), exchanges the code with PKCE,
 // reads the GitLab user once (the access token is then dropped), refuses users who are
 // not active, upserts the member, starts a 12-hour member session (ending the one the
 // browser had), and audits the sign-in.
-func (s *Service) FinishLogin(ctx context.Context, cb LoginCallback) (SignedIn, error) {
+func (s *SignIn) FinishLogin(ctx context.Context, cb LoginCallback) (SignedIn, error) {
 	// The integration in the path is checked first, so that an unknown org or integration
 	// answers the same 404 page as its login link and a pending or disabled one its 409
 	// page: DESIGN.md lists "unknown or pending integration" as a callback failure of its
@@ -190,7 +195,7 @@ func (s *Service) FinishLogin(ctx context.Context, cb LoginCallback) (SignedIn, 
 	// One budget for both GitLab calls: a GitLab that is slow on each call, but under the
 	// client's per-call timeout, must still get its clear 502 within 10 s, well before the
 	// callback function's own timeout would answer with a bare gateway error.
-	gctx, cancel := context.WithTimeout(ctx, gitlabBudget)
+	gctx, cancel := context.WithTimeout(ctx, s.gitlabBudget)
 	defer cancel()
 	redirectURL := CallbackURL(cb.Base, cb.Org, cb.IntegrationID)
 	token, err := s.gitlab.Exchange(gctx, in, secret, redirectURL, cb.Code, cb.Cookie.Verifier)
@@ -252,7 +257,7 @@ func (s *Service) FinishLogin(ctx context.Context, cb LoginCallback) (SignedIn, 
 // checkLoginState compares the callback with the state cookie: the cookie must exist and
 // name the org and integration of the callback's path, and state must match (constant
 // time). Every mismatch is the same ErrLoginExpired for the user; the reason is logged.
-func (s *Service) checkLoginState(ctx context.Context, cb LoginCallback) error {
+func (s *SignIn) checkLoginState(ctx context.Context, cb LoginCallback) error {
 	c := cb.Cookie
 	reason := ""
 	switch {
@@ -272,7 +277,7 @@ func (s *Service) checkLoginState(ctx context.Context, cb LoginCallback) error {
 }
 
 // gitlabRefusal turns GitLab's error redirect (RFC 6749 §4.1.2.1) into the user's error.
-func (s *Service) gitlabRefusal(ctx context.Context, cb LoginCallback) error {
+func (s *SignIn) gitlabRefusal(ctx context.Context, cb LoginCallback) error {
 	code := cb.Error
 	if !validOAuthErrorCode(code) {
 		code = "invalid_response"

@@ -11,7 +11,8 @@ import (
 // TestCheckLoginState covers the state rules directly; the HTTP tests in shared/web walk
 // the same cases through a browser.
 func TestCheckLoginState(t *testing.T) {
-	s, _, _, _, _ := newCacheService(t)
+	b, _, _, _, _ := newCacheService(t)
+	s := &SignIn{b}
 	good := LoginState{State: "s1", Verifier: "v1", Org: "acme", IntegrationID: "i1"}
 	cases := []struct {
 		name string
@@ -63,7 +64,8 @@ func TestCleanReturnTo(t *testing.T) {
 // code; for an unknown integration the callback answers not-found first (its own page,
 // like the login link), whatever GitLab's error says.
 func TestGitLabRefusal(t *testing.T) {
-	s, _, _, _, mem := newCacheService(t)
+	b, _, _, _, mem := newCacheService(t)
+	s := &SignIn{b}
 	if _, err := mem.CreateIntegration(context.Background(), forgelink.Integration{
 		Org: "acme", ID: "i1", URL: "https://gitlab.example.com", Status: forgelink.StatusActive,
 	}); err != nil {

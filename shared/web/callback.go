@@ -13,7 +13,7 @@ import (
 // cookie is cleared whatever happens (single use: a replayed callback finds none). Every
 // failure gets its own page and status; success sets the session cookie and answers 303
 // to return_to or the org home.
-func (s *Server) handleCallback() http.Handler {
+func (s *callbackServer) handleCallback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		org, id := r.PathValue("org"), r.PathValue("id")
 		q := r.URL.Query()
@@ -35,7 +35,7 @@ func (s *Server) handleCallback() http.Handler {
 			}
 		}
 
-		done, err := s.svc.FinishLogin(r.Context(), cb)
+		done, err := s.signIn.FinishLogin(r.Context(), cb)
 		if err != nil {
 			s.clearCookie(w, r, cookieState)
 			s.failSignIn(w, r, err)
@@ -52,7 +52,7 @@ func (s *Server) handleCallback() http.Handler {
 
 // failSignIn renders the page of a failed login start or callback: each failure its own
 // title, the status from its code, and a way back into the flow where one makes sense.
-func (s *Server) failSignIn(w http.ResponseWriter, r *http.Request, err error) {
+func (s *site) failSignIn(w http.ResponseWriter, r *http.Request, err error) {
 	org, id := r.PathValue("org"), r.PathValue("id")
 	loginURL := "/orgs/" + url.PathEscape(org) + "/login/" + url.PathEscape(id)
 	home := "/orgs/" + url.PathEscape(org)

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
-
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/statecookie"
 )
@@ -20,12 +18,12 @@ const (
 
 // base returns the public base URL for r: FORGELINK_BASE_URL when set, otherwise the API
 // Gateway domain (always https), otherwise the request's own scheme and host.
-func (s *Server) base(r *http.Request) string {
+func (s *site) base(r *http.Request) string {
 	if s.baseURL != "" {
 		return s.baseURL
 	}
-	if gw, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && gw.DomainName != "" {
-		return "https://" + gw.DomainName
+	if d := requestInfo(r).Domain; d != "" {
+		return "https://" + d
 	}
 	scheme := "http"
 	if r.TLS != nil {
@@ -34,9 +32,9 @@ func (s *Server) base(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-func (s *Server) secure(r *http.Request) bool { return strings.HasPrefix(s.base(r), "https://") }
+func (s *site) secure(r *http.Request) bool { return strings.HasPrefix(s.base(r), "https://") }
 
-func (s *Server) cookieName(r *http.Request, base string) string {
+func (s *site) cookieName(r *http.Request, base string) string {
 	if s.secure(r) {
 		return "__Host-" + base
 	}
@@ -44,7 +42,7 @@ func (s *Server) cookieName(r *http.Request, base string) string {
 }
 
 // setCookie sets an HttpOnly, SameSite=Lax, Path=/ cookie; Secure on https.
-func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, ttl time.Duration) {
+func (s *site) setCookie(w http.ResponseWriter, r *http.Request, name, value string, ttl time.Duration) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     s.cookieName(r, name),
 		Value:    value,
@@ -57,7 +55,7 @@ func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value s
 	})
 }
 
-func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+func (s *site) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     s.cookieName(r, name),
 		Value:    "",
@@ -71,7 +69,7 @@ func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request, name string
 }
 
 // cookie returns the value of the named cookie, or "".
-func (s *Server) cookie(r *http.Request, name string) string {
+func (s *site) cookie(r *http.Request, name string) string {
 	c, err := r.Cookie(s.cookieName(r, name))
 	if err != nil {
 		return ""
@@ -81,7 +79,7 @@ func (s *Server) cookie(r *http.Request, name string) string {
 
 // csrfToken binds a form to the browser session whose id is sessionID: a page of one
 // session cannot post into another, and nothing needs storing.
-func (s *Server) csrfToken(sessionID string) string {
+func (s *site) csrfToken(sessionID string) string {
 	return s.sealer.MAC("csrf", sessionID)
 }
 
@@ -94,7 +92,7 @@ var errCSRF = forgelink.Errorf(forgelink.EFORBIDDEN, "The form's CSRF token is m
 // (none at all, JSON, text, multipart) carries no token that counts, so it is errCSRF too
 // (DESIGN.md: a missing token is 403, not 415) — and PostFormValue is never asked, since it
 // would parse multipart. An oversized or unreadable form keeps its own error (413/400).
-func (s *Server) checkForm(r *http.Request, sessionID string) error {
+func (s *site) checkForm(r *http.Request, sessionID string) error {
 	if err := parseForm(r); forgelink.ErrorCode(err) == forgelink.EUNSUPPORTED {
 		return errCSRF
 	} else if err != nil {

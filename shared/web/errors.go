@@ -53,7 +53,7 @@ type errorDetail struct {
 }
 
 // fail answers err as JSON on API paths and as an HTML page elsewhere.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (s *site) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if isAPI(r) {
 		s.failJSON(w, r, err)
 		return
@@ -64,7 +64,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
 
 // prepareFailure logs err and sets headers that depend on it; it returns code and status.
-func (s *Server) prepareFailure(w http.ResponseWriter, r *http.Request, err error) (string, int) {
+func (s *site) prepareFailure(w http.ResponseWriter, r *http.Request, err error) (string, int) {
 	code := forgelink.ErrorCode(err)
 	status := statusOf(code)
 	if status >= 500 {
@@ -84,7 +84,7 @@ func (s *Server) prepareFailure(w http.ResponseWriter, r *http.Request, err erro
 	return code, status
 }
 
-func (s *Server) failJSON(w http.ResponseWriter, r *http.Request, err error) {
+func (s *site) failJSON(w http.ResponseWriter, r *http.Request, err error) {
 	code, status := s.prepareFailure(w, r, err)
 	if code == forgelink.EINTERNAL || code == "" {
 		code = forgelink.EINTERNAL
@@ -107,13 +107,13 @@ type errorPage struct {
 }
 
 // failHTML renders the error page. title may be empty: a title by status is used.
-func (s *Server) failHTML(w http.ResponseWriter, r *http.Request, err error, title string) {
+func (s *site) failHTML(w http.ResponseWriter, r *http.Request, err error, title string) {
 	s.failPage(w, r, err, errorPage{Title: title})
 }
 
 // failPage renders the error page with page's title and action; status and message come
 // from err unless page sets them.
-func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error, page errorPage) {
+func (s *site) failPage(w http.ResponseWriter, r *http.Request, err error, page errorPage) {
 	_, status := s.prepareFailure(w, r, err)
 	if page.Status == 0 {
 		page.Status = status

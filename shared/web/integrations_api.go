@@ -81,13 +81,13 @@ func (q integrationRequest) input() service.IntegrationInput {
 	return in
 }
 
-func (s *Server) handleAPIListIntegrations() http.Handler {
+func (s *integrationsServer) handleAPIListIntegrations() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := s.apiActor(w, r)
 		if !ok {
 			return
 		}
-		list, err := s.svc.ListIntegrations(r.Context(), actor.Org)
+		list, err := s.integrations.ListIntegrations(r.Context(), actor.Org)
 		if err != nil {
 			s.failJSON(w, r, err)
 			return
@@ -101,7 +101,7 @@ func (s *Server) handleAPIListIntegrations() http.Handler {
 	})
 }
 
-func (s *Server) handleAPICreateIntegration() http.Handler {
+func (s *integrationsServer) handleAPICreateIntegration() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := s.apiActor(w, r)
 		if !ok {
@@ -113,7 +113,7 @@ func (s *Server) handleAPICreateIntegration() http.Handler {
 			return
 		}
 		base := s.base(r)
-		in, err := s.svc.CreateIntegration(r.Context(), actor, actor.Org, req.input(), base)
+		in, err := s.integrations.CreateIntegration(r.Context(), actor, actor.Org, req.input(), base)
 		if err != nil {
 			s.failJSON(w, r, err)
 			return
@@ -124,13 +124,13 @@ func (s *Server) handleAPICreateIntegration() http.Handler {
 	})
 }
 
-func (s *Server) handleAPIGetIntegration() http.Handler {
+func (s *integrationsServer) handleAPIGetIntegration() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := s.apiActor(w, r)
 		if !ok {
 			return
 		}
-		in, err := s.svc.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
+		in, err := s.integrations.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
 		if err != nil {
 			s.failJSON(w, r, err)
 			return
@@ -140,7 +140,7 @@ func (s *Server) handleAPIGetIntegration() http.Handler {
 	})
 }
 
-func (s *Server) handleAPIUpdateIntegration() http.Handler {
+func (s *integrationsServer) handleAPIUpdateIntegration() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := s.apiActor(w, r)
 		if !ok {
@@ -165,7 +165,7 @@ func (s *Server) handleAPIUpdateIntegration() http.Handler {
 			input.Version = version
 		}
 		base := s.base(r)
-		in, err := s.svc.UpdateIntegration(r.Context(), actor, actor.Org, r.PathValue("id"), input, base)
+		in, err := s.integrations.UpdateIntegration(r.Context(), actor, actor.Org, r.PathValue("id"), input, base)
 		if err != nil {
 			s.failJSON(w, r, err)
 			return
@@ -175,7 +175,7 @@ func (s *Server) handleAPIUpdateIntegration() http.Handler {
 	})
 }
 
-func (s *Server) handleAPIDeleteIntegration() http.Handler {
+func (s *integrationsServer) handleAPIDeleteIntegration() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := s.apiActor(w, r)
 		if !ok {
@@ -186,7 +186,7 @@ func (s *Server) handleAPIDeleteIntegration() http.Handler {
 			s.failJSON(w, r, err)
 			return
 		}
-		if err := s.svc.DeleteIntegrationAt(r.Context(), actor, actor.Org, r.PathValue("id"), version); err != nil {
+		if err := s.integrations.DeleteIntegrationAt(r.Context(), actor, actor.Org, r.PathValue("id"), version); err != nil {
 			s.failJSON(w, r, err)
 			return
 		}
@@ -203,7 +203,7 @@ type auditJSON struct {
 	Detail        string `json:"detail"`
 }
 
-func (s *Server) handleAPIIntegrationAudit() http.Handler {
+func (s *integrationsServer) handleAPIIntegrationAudit() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := s.apiActor(w, r)
 		if !ok {
@@ -221,7 +221,7 @@ func (s *Server) handleAPIIntegrationAudit() http.Handler {
 		id := r.PathValue("id")
 		// A deleted integration's trail stays readable: deletion is what an auditor asks
 		// about. An id with no records at all is checked, for a proper 404.
-		recs, err := s.svc.ListAudit(r.Context(), actor.Org, id, limit)
+		recs, err := s.audit.ListAudit(r.Context(), actor.Org, id, limit)
 		if err != nil {
 			s.failJSON(w, r, err)
 			return
@@ -231,7 +231,7 @@ func (s *Server) handleAPIIntegrationAudit() http.Handler {
 			out = append(out, auditJSON{Time: a.Time.UTC().Format(time.RFC3339Nano), Actor: a.Actor, Action: a.Action, IntegrationID: a.IntegrationID, Detail: a.Detail})
 		}
 		if len(out) == 0 {
-			if _, err := s.svc.GetIntegration(r.Context(), actor.Org, id); err != nil {
+			if _, err := s.integrations.GetIntegration(r.Context(), actor.Org, id); err != nil {
 				s.failJSON(w, r, err)
 				return
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/forgelink/forgelink/shared/apptest"
 	"github.com/forgelink/forgelink/shared/forgelink"
+	"github.com/forgelink/forgelink/shared/service"
 )
 
 func TestIntegrationsAPI(t *testing.T) { onBothStores(t, testIntegrationsAPI) }
@@ -180,14 +181,13 @@ func testIntegrationsAPIOneShotCreate(t *testing.T, opts apptest.Options) {
 }
 
 func TestIntegrationsAPIErrors(t *testing.T) {
-	e := apptest.Start(t, apptest.Options{})
-	e.App.Service.SetAdminWriteLimit(1000, 1000)
+	e := apptest.Start(t, apptest.Options{AdminWrites: service.WriteLimit{Off: true}})
 	pending := e.PendingIntegration(t, "")
 	ctx := context.Background()
-	if _, err := e.App.Service.EnsureOrg(ctx, "beta", "Beta"); err != nil {
+	if _, err := e.App.Services.Orgs.EnsureOrg(ctx, "beta", "Beta"); err != nil {
 		t.Fatal(err)
 	}
-	betaToken, err := e.App.Service.CreateAdminToken(ctx, "beta", "test", "")
+	betaToken, err := e.App.Services.Tokens.CreateAdminToken(ctx, "beta", "test", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +406,7 @@ func TestIntegrationsAPICompensation(t *testing.T) {
 		if len(igStored(t, e)) != 0 || len(igSecretNames(t, e)) != 1 {
 			t.Fatalf("want the item gone and the secret left")
 		}
-		res, err := e.App.Service.SweepSecrets(context.Background(), false)
+		res, err := e.App.Services.Integrations.SweepSecrets(context.Background(), false)
 		if err != nil || len(res) != 1 || !res[0].Deleted || len(igSecretNames(t, e)) != 0 {
 			t.Errorf("sweep: %+v %v, left %v", res, err, igSecretNames(t, e))
 		}
@@ -431,12 +431,12 @@ func TestIntegrationsAPICompensation(t *testing.T) {
 		if _, err := e.App.Secrets.PutSecret(context.Background(), e.Prefix+e.Org+"/gone", "orphan-value", nil); err != nil {
 			t.Fatal(err)
 		}
-		res, err := e.App.Service.SweepSecrets(context.Background(), true)
+		res, err := e.App.Services.Integrations.SweepSecrets(context.Background(), true)
 		if err != nil || len(res) != 1 || res[0].Name != e.Prefix+e.Org+"/gone" || res[0].Deleted {
 			t.Errorf("dry run: %+v %v", res, err)
 		}
 		igWantStatus(t, e.API(t, http.MethodDelete, igAPIPath(e, "/"+in.ID), nil), http.StatusNoContent)
-		if _, err := e.App.Service.SweepSecrets(context.Background(), false); err != nil {
+		if _, err := e.App.Services.Integrations.SweepSecrets(context.Background(), false); err != nil {
 			t.Fatal(err)
 		}
 		if names := igSecretNames(t, e); len(names) != 0 {
@@ -448,8 +448,7 @@ func TestIntegrationsAPICompensation(t *testing.T) {
 // TestIntegrationsAPIConcurrentEdits: concurrent PATCHes based on one version, exactly one
 // wins; without a version, every success is serialised and none is lost.
 func TestIntegrationsAPIConcurrentEdits(t *testing.T) {
-	e := apptest.Start(t, apptest.Options{})
-	e.App.Service.SetAdminWriteLimit(1000, 1000)
+	e := apptest.Start(t, apptest.Options{AdminWrites: service.WriteLimit{Off: true}})
 	in := e.PendingIntegration(t, "")
 
 	const n = 12
@@ -523,8 +522,7 @@ func TestIntegrationsAPIConcurrentEdits(t *testing.T) {
 }
 
 func TestIntegrationsAPIRateLimit(t *testing.T) {
-	e := apptest.Start(t, apptest.Options{})
-	e.App.Service.SetAdminWriteLimit(3, 1)
+	e := apptest.Start(t, apptest.Options{AdminWrites: service.WriteLimit{Burst: 3, PerMinute: 1}})
 	for i := range 3 {
 		r := e.API(t, http.MethodPost, igAPIPath(e, ""), map[string]string{"platform": "gitlab", "url": e.GitLabURL + "/p" + strconv.Itoa(i)})
 		igWantStatus(t, r, http.StatusCreated)

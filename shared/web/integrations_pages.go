@@ -55,13 +55,13 @@ type integrationsListPage struct {
 	Signout string
 }
 
-func (s *Server) handleIntegrationsPage() http.Handler {
+func (s *integrationsServer) handleIntegrationsPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, _, ok := s.adminPage(w, r)
 		if !ok {
 			return
 		}
-		list, err := s.svc.ListIntegrations(r.Context(), actor.Org)
+		list, err := s.integrations.ListIntegrations(r.Context(), actor.Org)
 		if err != nil {
 			s.failHTML(w, r, err, "")
 			return
@@ -100,14 +100,14 @@ type newIntegrationPage struct {
 	Message string
 }
 
-func (s *Server) newPage(org, sid string) newIntegrationPage {
+func (s *integrationsServer) newPage(org, sid string) newIntegrationPage {
 	return newIntegrationPage{
 		Title: "Add Integration", Org: org, CSRF: s.csrfToken(sid),
 		Action: integrationsPath(org), Cancel: integrationsPath(org), Errors: map[string]string{},
 	}
 }
 
-func (s *Server) handleNewIntegrationPage() http.Handler {
+func (s *integrationsServer) handleNewIntegrationPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, sid, ok := s.adminPage(w, r)
 		if !ok {
@@ -117,7 +117,7 @@ func (s *Server) handleNewIntegrationPage() http.Handler {
 	})
 }
 
-func (s *Server) handleCreateIntegrationForm() http.Handler {
+func (s *integrationsServer) handleCreateIntegrationForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, sid, ok := s.adminForm(w, r)
 		if !ok {
@@ -129,7 +129,7 @@ func (s *Server) handleCreateIntegrationForm() http.Handler {
 		if _, sent := r.PostForm["platform"]; !sent {
 			platform = forgelink.PlatformGitLab
 		}
-		in, err := s.svc.CreateIntegration(r.Context(), actor, actor.Org, service.IntegrationInput{
+		in, err := s.integrations.CreateIntegration(r.Context(), actor, actor.Org, service.IntegrationInput{
 			Platform: &platform, URL: &rawURL, Name: &name,
 		}, s.base(r))
 		if err != nil {
@@ -180,7 +180,7 @@ type integrationEditPage struct {
 	Audit    []forgelink.AuditRecord
 }
 
-func (s *Server) editPage(r *http.Request, sid string, in forgelink.Integration) integrationEditPage {
+func (s *integrationsServer) editPage(r *http.Request, sid string, in forgelink.Integration) integrationEditPage {
 	base := s.base(r)
 	page := integrationEditPage{
 		Title:         in.Name,
@@ -205,7 +205,7 @@ func (s *Server) editPage(r *http.Request, sid string, in forgelink.Integration)
 	if page.Pending {
 		page.Title = "Finish setting up " + in.Name
 	}
-	audit, err := s.svc.ListAudit(r.Context(), in.Org, in.ID, 20)
+	audit, err := s.audit.ListAudit(r.Context(), in.Org, in.ID, 20)
 	if err != nil {
 		s.log.WarnContext(r.Context(), "audit trail unavailable", "error", err.Error())
 	}
@@ -213,13 +213,13 @@ func (s *Server) editPage(r *http.Request, sid string, in forgelink.Integration)
 	return page
 }
 
-func (s *Server) handleIntegrationPage() http.Handler {
+func (s *integrationsServer) handleIntegrationPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, sid, ok := s.adminPage(w, r)
 		if !ok {
 			return
 		}
-		in, err := s.svc.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
+		in, err := s.integrations.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
 		if err != nil {
 			s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
 			return
@@ -228,13 +228,13 @@ func (s *Server) handleIntegrationPage() http.Handler {
 	})
 }
 
-func (s *Server) handleSaveIntegrationForm() http.Handler {
+func (s *integrationsServer) handleSaveIntegrationForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, sid, ok := s.adminForm(w, r)
 		if !ok {
 			return
 		}
-		cur, err := s.svc.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
+		cur, err := s.integrations.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
 		if err != nil {
 			s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
 			return
@@ -252,7 +252,7 @@ func (s *Server) handleSaveIntegrationForm() http.Handler {
 		if !keep {
 			input.ClientID, input.ClientSecret = &clientID, &secret
 		}
-		in, err := s.svc.UpdateIntegration(r.Context(), actor, actor.Org, cur.ID, input, s.base(r))
+		in, err := s.integrations.UpdateIntegration(r.Context(), actor, actor.Org, cur.ID, input, s.base(r))
 		if err != nil {
 			switch forgelink.ErrorCode(err) {
 			case forgelink.EINVALID, forgelink.EUPSTREAM, forgelink.ECONFLICT, forgelink.ERATELIMITED, forgelink.EUNAVAILABLE:
@@ -275,13 +275,13 @@ func (s *Server) handleSaveIntegrationForm() http.Handler {
 	})
 }
 
-func (s *Server) handleDeleteIntegrationForm() http.Handler {
+func (s *integrationsServer) handleDeleteIntegrationForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, _, ok := s.adminForm(w, r)
 		if !ok {
 			return
 		}
-		if err := s.svc.DeleteIntegration(r.Context(), actor, actor.Org, r.PathValue("id")); err != nil {
+		if err := s.integrations.DeleteIntegration(r.Context(), actor, actor.Org, r.PathValue("id")); err != nil {
 			s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
 			return
 		}

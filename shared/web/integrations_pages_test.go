@@ -180,7 +180,7 @@ func TestAdminPagesNeedSession(t *testing.T) {
 	// A bad, reused or foreign sign-in link.
 	r = e.Get(t, anon, "/orgs/"+e.Org+"/admin/sign-in?token=nope")
 	igWantStatus(t, r, http.StatusBadRequest)
-	link, _ := e.App.Service.CreateAdminLink(context.Background(), e.Org)
+	link, _ := e.App.Services.SetupLinks.CreateAdminLink(context.Background(), e.Org)
 	r = e.Get(t, anon, "/orgs/"+e.Org+"/admin/sign-in?token="+link)
 	igWantStatus(t, r, http.StatusSeeOther)
 	if r.Header.Get("Location") != list {
@@ -190,13 +190,13 @@ func TestAdminPagesNeedSession(t *testing.T) {
 	igWantStatus(t, r, http.StatusBadRequest)
 
 	// An admin session of org acme does not open org "beta" (same app, second org).
-	if _, err := e.App.Service.EnsureOrg(context.Background(), "beta", "Beta"); err != nil {
+	if _, err := e.App.Services.Orgs.EnsureOrg(context.Background(), "beta", "Beta"); err != nil {
 		t.Fatal(err)
 	}
 	c := e.AdminClient(t)
 	r = e.Get(t, c, "/orgs/beta/settings/integrations")
 	igWantStatus(t, r, http.StatusForbidden)
-	betaLink, _ := e.App.Service.CreateAdminLink(context.Background(), "beta")
+	betaLink, _ := e.App.Services.SetupLinks.CreateAdminLink(context.Background(), "beta")
 	r = e.Get(t, e.Client(t), "/orgs/"+e.Org+"/admin/sign-in?token="+betaLink)
 	igWantStatus(t, r, http.StatusForbidden)
 

@@ -10,10 +10,10 @@ import (
 // It seals the state, PKCE verifier, org, integration and return_to into the state cookie
 // (10 minutes) and sends the browser to GitLab's authorize page. It writes nothing to the
 // store.
-func (s *Server) handleLogin() http.Handler {
+func (s *loginServer) handleLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		org, id := r.PathValue("org"), r.PathValue("id")
-		start, err := s.svc.StartLogin(r.Context(), s.base(r), org, id, r.URL.Query().Get("return_to"))
+		start, err := s.signIn.StartLogin(r.Context(), s.base(r), org, id, r.URL.Query().Get("return_to"))
 		if err != nil {
 			s.failSignIn(w, r, err)
 			return

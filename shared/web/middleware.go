@@ -9,19 +9,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
-
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/logging"
 )
 
-type ctxNonce struct{}
-
 // middleware wraps the mux: request id, security headers, one log line per request,
 // panics turned into a plain 500, and 404/405 answered in the page or JSON format.
-func (s *Server) middleware(mux *http.ServeMux) http.Handler {
+func (s *site) middleware(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := s.now()
+		// Durations use the monotonic clock, never the injected one: a test clock that
+		// stands still or jumps would log nonsense.
+		start := time.Now()
 		id := requestID(r)
 		r = r.WithContext(logging.WithRequestID(r.Context(), id))
 		rec := &statusRecorder{ResponseWriter: w}
@@ -50,7 +48,7 @@ func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 
 // notRouted lets the mux decide between 404 and 405 (it knows the Allow header), then
 // answers in forgelink's format instead of net/http's plain text.
-func (s *Server) notRouted(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
+func (s *site) notRouted(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
 	probe := &headerProbe{header: http.Header{}}
 	mux.ServeHTTP(probe, r)
 	if allow := probe.header.Get("Allow"); allow != "" {
@@ -90,8 +88,8 @@ func safeRequestID(id string) bool {
 
 // requestID prefers API Gateway's request id, then a sane X-Request-Id, then a new one.
 func requestID(r *http.Request) string {
-	if gw, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && gw.RequestID != "" {
-		return gw.RequestID
+	if id := requestInfo(r).RequestID; id != "" {
+		return id
 	}
 	if id := r.Header.Get("X-Request-Id"); safeRequestID(id) {
 		return id

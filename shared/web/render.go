@@ -69,7 +69,7 @@ type view struct {
 
 // render writes page name with status. It sets a nonce-based Content-Security-Policy so
 // that only forgelink's own inline script runs, whatever a stored name contains.
-func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	t, ok := parsedPages().byName[name]
 	if !ok {
 		s.log.ErrorContext(r.Context(), "unknown page", "page", name)

@@ -1,9 +1,11 @@
 // Package web is forgelink's HTTP layer: HTML pages and the JSON API over shared/service.
-// Every Lambda function and the local runner serve Server.Handler; only the set of routes
-// differs per function (routes.go).
+// Each Lambda function serves one handler built here (Integrations, Login, Callback,
+// Session) over only the services it needs; the local runner mounts all four. The package
+// knows nothing of Lambda: hosts pass what they know of a request through RequestInfo.
 package web
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -12,45 +14,120 @@ import (
 	"github.com/forgelink/forgelink/shared/statecookie"
 )
 
-// Server holds what the handlers need. It has no globals and reads no environment.
-type Server struct {
-	svc     *service.Service
+// Options are what every function's handler shares.
+type Options struct {
+	// BaseURL is the public base URL (FORGELINK_BASE_URL); empty under Lambda means
+	// "https://" + the API Gateway domain of each request (RequestInfo.Domain).
+	BaseURL string
+	// Sealer seals state cookies and derives CSRF tokens.
+	Sealer *statecookie.Sealer
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// site holds what the handlers of every function share. It has no globals and reads no
+// environment.
+type site struct {
 	sealer  *statecookie.Sealer
 	log     *slog.Logger
-	baseURL string // empty: derive from the request (API Gateway domain)
+	baseURL string
 	now     func() time.Time
 }
 
-// Options configure a Server.
-type Options struct {
-	// BaseURL is the public base URL (FORGELINK_BASE_URL); empty under Lambda means
-	// "https://" + the API Gateway domain of each request.
-	BaseURL string
-	Now     func() time.Time
+func newSite(o Options) *site {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &site{sealer: o.Sealer, log: o.Log, baseURL: o.BaseURL, now: o.Now}
 }
 
-// New returns a Server over svc. sealer seals state cookies and derives CSRF tokens.
-func New(svc *service.Service, sealer *statecookie.Sealer, log *slog.Logger, opts Options) *Server {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	return &Server{
-		svc:     svc,
-		sealer:  sealer,
-		log:     log,
-		baseURL: opts.BaseURL,
-		now:     opts.Now,
-	}
+// RequestInfo is what the host of a handler knows about a request beyond HTTP: under
+// Lambda, API Gateway's request id and domain name.
+type RequestInfo struct {
+	RequestID string
+	Domain    string
 }
 
-// Handler returns the handler of one Lambda function ("integrations", "login", "callback",
-// "session"), or of all of them for function == "" (the local runner).
-func (s *Server) Handler(function string) http.Handler {
+type ctxRequestInfo struct{}
+
+// WithRequestInfo returns ctx carrying info, for the handlers built here.
+func WithRequestInfo(ctx context.Context, info RequestInfo) context.Context {
+	return context.WithValue(ctx, ctxRequestInfo{}, info)
+}
+
+func requestInfo(r *http.Request) RequestInfo {
+	info, _ := r.Context().Value(ctxRequestInfo{}).(RequestInfo)
+	return info
+}
+
+// IntegrationsServices are the services of the integrations function.
+type IntegrationsServices struct {
+	Integrations *service.Integrations
+	Sessions     *service.Sessions
+	Tokens       *service.Tokens
+	Audit        *service.Audit
+}
+
+type integrationsServer struct {
+	*site
+	integrations *service.Integrations
+	sessions     *service.Sessions
+	tokens       *service.Tokens
+	audit        *service.Audit
+}
+
+// Integrations is the handler of the integrations function: the admin pages and the
+// admin JSON API.
+func Integrations(o Options, svc IntegrationsServices) http.Handler {
+	s := &integrationsServer{site: newSite(o), integrations: svc.Integrations,
+		sessions: svc.Sessions, tokens: svc.Tokens, audit: svc.Audit}
+	return serve(s.site, s, integrationsRoutes)
+}
+
+type loginServer struct {
+	*site
+	signIn *service.SignIn
+}
+
+// Login is the handler of the login function: it starts sign-ins.
+func Login(o Options, signIn *service.SignIn) http.Handler {
+	s := &loginServer{site: newSite(o), signIn: signIn}
+	return serve(s.site, s, loginRoutes)
+}
+
+type callbackServer struct {
+	*site
+	signIn *service.SignIn
+}
+
+// Callback is the handler of the callback function: it finishes sign-ins.
+func Callback(o Options, signIn *service.SignIn) http.Handler {
+	s := &callbackServer{site: newSite(o), signIn: signIn}
+	return serve(s.site, s, callbackRoutes)
+}
+
+type sessionServer struct {
+	*site
+	sessions *service.Sessions
+	links    *service.SetupLinks
+}
+
+// Session is the handler of the session function: the org home, whoami, sign-out and
+// the setup links.
+func Session(o Options, sessions *service.Sessions, links *service.SetupLinks) http.Handler {
+	s := &sessionServer{site: newSite(o), sessions: sessions, links: links}
+	return serve(s.site, s, sessionRoutes)
+}
+
+// serve mounts routes (and the health check) on a mux behind the middleware.
+func serve[S any](site *site, s S, routes []route[S]) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", handleHealth())
 	for _, rt := range routes {
-		if function == "" || rt.Function == function || rt.Function == AnyFunction {
-			mux.Handle(rt.Method+" "+rt.Path, rt.handler(s))
-		}
+		mux.Handle(rt.method+" "+rt.path, rt.handler(s))
 	}
-	return s.middleware(mux)
+	return site.middleware(mux)
 }

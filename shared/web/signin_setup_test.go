@@ -24,14 +24,13 @@ import (
 	"time"
 
 	"github.com/forgelink/forgelink/infra/fakegitlab"
+	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/forgelink"
-	"github.com/forgelink/forgelink/shared/gitlab"
 	"github.com/forgelink/forgelink/shared/inmem"
-	"github.com/forgelink/forgelink/shared/netguard"
 	"github.com/forgelink/forgelink/shared/service"
 	"github.com/forgelink/forgelink/shared/statecookie"
 	"github.com/forgelink/forgelink/shared/storetest"
-	"github.com/forgelink/forgelink/shared/web"
 )
 
 const testCookieKey = "signin-test-cookie-key-0123456789abcdefghij"
@@ -56,7 +55,7 @@ type signinEnv struct {
 	Mem        *inmem.Store
 	Store      *countingStore
 	Secrets    *countingSecrets
-	Service    *service.Service
+	App        *app.App
 	Sealer     *statecookie.Sealer
 	client     func() *http.Client // base client (TLS trust) without jar
 }
@@ -77,37 +76,37 @@ func startEnv(t *testing.T, opts envOptions) *signinEnv {
 	e.GitLab, e.GitLabURL = startGitLab()
 	e.GitLab2, e.GitLab2URL = startGitLab()
 
-	hosts, err := netguard.ParseAllowHosts(strings.TrimPrefix(e.GitLabURL, "http://") + "," + strings.TrimPrefix(e.GitLab2URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy := netguard.Policy{AllowHosts: hosts}
 	e.Mem = inmem.New(e.Clock.Now)
 	e.Store = &countingStore{Store: e.Mem, calls: map[string]int{}}
 	e.Secrets = &countingSecrets{Secrets: e.Mem, calls: map[string]int{}}
+	var err error
 	e.Sealer, err = statecookie.New([]byte(testCookieKey))
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e.Service = service.New(service.Deps{
-		Store:        e.Store,
-		Secrets:      e.Secrets,
-		GitLab:       &gitlab.Client{Policy: policy, Timeout: opts.GitLabTimeout},
-		URLs:         policy,
-		SecretPrefix: "forgelink/test/",
-		Now:          e.Clock.Now,
-		Log:          log,
-	})
-
 	srv := httptest.NewUnstartedServer(nil)
 	scheme := "http"
 	if opts.TLS {
 		scheme = "https"
 	}
 	e.URL = scheme + "://" + srv.Listener.Addr().String()
-	w := web.New(e.Service, e.Sealer, log, web.Options{BaseURL: e.URL, Now: e.Clock.Now})
-	srv.Config.Handler = w.Handler("")
+	e.App, err = app.New(app.Deps{
+		Config: config.Config{
+			BaseURL:      e.URL,
+			SecretPrefix: "forgelink/test/",
+			AllowHosts:   strings.TrimPrefix(e.GitLabURL, "http://") + "," + strings.TrimPrefix(e.GitLab2URL, "http://"),
+		},
+		Store:         e.Store,
+		Secrets:       e.Secrets,
+		CookieKey:     []byte(testCookieKey),
+		Log:           slog.New(slog.DiscardHandler),
+		Now:           e.Clock.Now,
+		GitLabTimeout: opts.GitLabTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = e.App.Handler("")
 	if opts.TLS {
 		srv.StartTLS()
 	} else {

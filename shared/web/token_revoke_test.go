@@ -17,7 +17,7 @@ func TestRevokedTokenIsRefused(t *testing.T) { onBothStores(t, testRevokedTokenI
 func testRevokedTokenIsRefused(t *testing.T, opts apptest.Options) {
 	e := apptest.Start(t, opts)
 	ctx := context.Background()
-	svc := e.App.Service
+	svc := e.App.Services.Tokens
 	deploy, err := svc.CreateAdminToken(ctx, e.Org, "deploy", "")
 	if err != nil {
 		t.Fatal(err)

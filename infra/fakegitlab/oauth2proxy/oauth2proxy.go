@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgelink/forgelink/infra/testkit/syncbuf"
+
 	"github.com/forgelink/forgelink/infra/toolcache"
-	"github.com/forgelink/forgelink/shared/logging"
 )
 
 // Module is the pinned oauth2-proxy release.
@@ -89,7 +90,7 @@ func Start(tb testing.TB, opts Options) string {
 	}
 	args = append(args, opts.ExtraArgs...)
 
-	var logs logging.Buffer
+	var logs syncbuf.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

@@ -17,11 +17,11 @@ type homePage struct {
 }
 
 // handleOrgHome is GET /orgs/{org}: who is signed in, or the org's sign-in links.
-func (s *Server) handleOrgHome() http.Handler {
+func (s *sessionServer) handleOrgHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		org := r.PathValue("org")
 		sid := s.cookie(r, cookieSession)
-		home, err := s.svc.Home(r.Context(), s.base(r), org, sid)
+		home, err := s.sessions.Home(r.Context(), s.base(r), org, sid)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -53,10 +53,10 @@ type userJSON struct {
 
 // handleAPISession is GET /api/v1/orgs/{org}/session: the member session cookie's whoami,
 // 401 without a member session of this org.
-func (s *Server) handleAPISession() http.Handler {
+func (s *sessionServer) handleAPISession() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		org := r.PathValue("org")
-		sess, err := s.svc.MemberSession(r.Context(), org, s.cookie(r, cookieSession))
+		sess, err := s.sessions.MemberSession(r.Context(), org, s.cookie(r, cookieSession))
 		if err != nil {
 			s.failJSON(w, r, err)
 			return
@@ -74,7 +74,7 @@ func (s *Server) handleAPISession() http.Handler {
 
 // handleLogout is POST /orgs/{org}/logout: a member session of this org and its CSRF
 // token are required (403 and nothing changed otherwise).
-func (s *Server) handleLogout() http.Handler {
+func (s *sessionServer) handleLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		org := r.PathValue("org")
 		sid := s.cookie(r, cookieSession)
@@ -86,7 +86,7 @@ func (s *Server) handleLogout() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		err := s.svc.SignOut(r.Context(), org, sid)
+		err := s.sessions.SignOut(r.Context(), org, sid)
 		if forgelink.ErrorCode(err) == forgelink.EUNAUTHORIZED {
 			s.failHTML(w, r, forgelink.Wrap(forgelink.EFORBIDDEN, err,
 				"You are not signed in to this organization. Nothing was changed."), "")

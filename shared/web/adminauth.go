@@ -8,33 +8,11 @@ import (
 	"github.com/forgelink/forgelink/shared/service"
 )
 
-// handleAdminSignIn redeems a one-time admin sign-in link: a new admin browser session
-// (any previous one of this browser ends), then 303 to the integrations list. The token
-// in the URL is never logged (the request log has the route pattern, not the URL), and
-// Referrer-Policy: no-referrer keeps it from leaking onwards.
-func (s *Server) handleAdminSignIn() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		org := r.PathValue("org")
-		sid, err := s.svc.RedeemAdminLink(r.Context(), org, r.URL.Query().Get("token"))
-		if err != nil {
-			s.failPage(w, r, err, errorPage{Title: "This sign-in link does not work"})
-			return
-		}
-		if old := s.cookie(r, cookieAdmin); old != "" {
-			if err := s.svc.EndAdminSession(r.Context(), old); err != nil {
-				s.log.WarnContext(r.Context(), "could not end the previous admin session", "error", err.Error())
-			}
-		}
-		s.setCookie(w, r, cookieAdmin, sid, forgelink.SessionTTL)
-		http.Redirect(w, r, integrationsPath(org), http.StatusSeeOther)
-	})
-}
-
 // adminPage authenticates an admin browser session for the org in the path. It answers
 // the request itself (401 / 403 page) and returns ok false when there is none.
-func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) (actor service.Actor, sessionID string, ok bool) {
+func (s *integrationsServer) adminPage(w http.ResponseWriter, r *http.Request) (actor service.Actor, sessionID string, ok bool) {
 	sessionID = s.cookie(r, cookieAdmin)
-	actor, err := s.svc.AdminSession(r.Context(), r.PathValue("org"), sessionID)
+	actor, err := s.sessions.AdminSession(r.Context(), r.PathValue("org"), sessionID)
 	if err != nil {
 		page := errorPage{}
 		if forgelink.ErrorCode(err) == forgelink.EUNAUTHORIZED {
@@ -50,7 +28,7 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) (actor servic
 
 // adminForm authenticates a POSTed admin form: session, form body, CSRF token. A missing
 // or wrong CSRF token is a 403 page and nothing changes.
-func (s *Server) adminForm(w http.ResponseWriter, r *http.Request) (service.Actor, string, bool) {
+func (s *integrationsServer) adminForm(w http.ResponseWriter, r *http.Request) (service.Actor, string, bool) {
 	actor, sid, ok := s.adminPage(w, r)
 	if !ok {
 		return actor, sid, false
@@ -69,8 +47,8 @@ func (s *Server) adminForm(w http.ResponseWriter, r *http.Request) (service.Acto
 
 // apiActor authenticates a JSON API request by its bearer token only; cookies are ignored,
 // so the API needs no CSRF defence.
-func (s *Server) apiActor(w http.ResponseWriter, r *http.Request) (service.Actor, bool) {
-	actor, err := s.svc.AuthenticateToken(r.Context(), r.PathValue("org"), bearerToken(r))
+func (s *integrationsServer) apiActor(w http.ResponseWriter, r *http.Request) (service.Actor, bool) {
+	actor, err := s.tokens.AuthenticateToken(r.Context(), r.PathValue("org"), bearerToken(r))
 	if err != nil {
 		s.failJSON(w, r, err)
 		return service.Actor{}, false

@@ -6,13 +6,19 @@ import (
 	"github.com/forgelink/forgelink/shared/forgelink"
 )
 
+// Sessions resolve and end browser sessions, and answer the org home.
+type Sessions struct{ *base }
+
+// NewSessions returns the Sessions noun over d.
+func NewSessions(d Deps) *Sessions { return &Sessions{newBase(d)} }
+
 var errNotSignedIn = forgelink.Errorf(forgelink.EUNAUTHORIZED, "You are not signed in to this organization.")
 
 // MemberSession resolves the member session whose id is sessionID for org. It answers
 // EUNAUTHORIZED when the id is missing or unknown, the session expired, is an admin
 // session, belongs to another org (a session is worth nothing outside its org), or its
 // integration was deleted or turned off (noticed within the integration cache's 30 s).
-func (s *Service) MemberSession(ctx context.Context, org, sessionID string) (forgelink.Session, error) {
+func (s *Sessions) MemberSession(ctx context.Context, org, sessionID string) (forgelink.Session, error) {
 	if sessionID == "" || len(sessionID) > 256 {
 		return forgelink.Session{}, errNotSignedIn
 	}
@@ -39,7 +45,7 @@ func (s *Service) MemberSession(ctx context.Context, org, sessionID string) (for
 // error: the browser is signed out either way. A live session of another org, or an admin
 // session, is EUNAUTHORIZED and nothing changes. Whether the integration is still active
 // does not matter: ending a session is always allowed.
-func (s *Service) SignOut(ctx context.Context, org, sessionID string) error {
+func (s *Sessions) SignOut(ctx context.Context, org, sessionID string) error {
 	if sessionID == "" || len(sessionID) > 256 {
 		return errNotSignedIn
 	}
@@ -86,7 +92,7 @@ type OrgHome struct {
 
 // Home returns the org home for a visitor presenting sessionID ("" for none): ENOTFOUND
 // for an unknown org; a session of another org counts as none.
-func (s *Service) Home(ctx context.Context, base, org, sessionID string) (OrgHome, error) {
+func (s *Sessions) Home(ctx context.Context, base, org, sessionID string) (OrgHome, error) {
 	o, err := s.store.GetOrg(ctx, org)
 	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
 		return OrgHome{}, forgelink.Wrap(forgelink.ENOTFOUND, err, "There is no organization %q.", org)
@@ -116,4 +122,39 @@ func (s *Service) Home(ctx context.Context, base, org, sessionID string) (OrgHom
 		})
 	}
 	return home, nil
+}
+
+var errNoAdminSession = forgelink.Errorf(forgelink.EUNAUTHORIZED, "You are not signed in as an admin of this org, or your session has expired. Ask your operator for a new sign-in link.")
+
+// AdminSession resolves an admin browser session of org: EUNAUTHORIZED when missing,
+// expired or not an admin session; EFORBIDDEN when it is an admin session of another org.
+func (s *Sessions) AdminSession(ctx context.Context, org, sessionID string) (Actor, error) {
+	if sessionID == "" || len(sessionID) > 256 {
+		return Actor{}, errNoAdminSession
+	}
+	sess, err := s.store.GetSession(ctx, hashToken(sessionID))
+	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
+		return Actor{}, errNoAdminSession
+	} else if err != nil {
+		return Actor{}, err
+	}
+	switch {
+	case sess.Kind != forgelink.SessionAdmin, !s.now().Before(sess.ExpiresAt):
+		return Actor{}, errNoAdminSession
+	case sess.Org != org:
+		return Actor{}, forgelink.Errorf(forgelink.EFORBIDDEN, "You are signed in as an admin of another org.")
+	}
+	return Actor{Org: org, Name: "admin-session"}, nil
+}
+
+// EndAdminSession deletes an admin session; a missing one is not an error.
+func (s *Sessions) EndAdminSession(ctx context.Context, sessionID string) error {
+	if sessionID == "" {
+		return nil
+	}
+	err := s.store.DeleteSession(ctx, hashToken(sessionID))
+	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
+		return nil
+	}
+	return err
 }

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/forgelink/forgelink/shared/forgelink"
-	"github.com/forgelink/forgelink/shared/netguard"
 )
 
 // IntegrationInput is what an admin sends to create or change an integration. nil means
@@ -27,6 +26,19 @@ type IntegrationInput struct {
 	// Version, when non-zero, is the version the admin's change is based on (optimistic
 	// concurrency): a different stored version is ECONFLICT. Update only.
 	Version int64
+}
+
+// Integrations are the org's connections to GitLab servers: created, set up, edited and
+// deleted by admins (integrations function).
+type Integrations struct {
+	*base
+	writes *writeLimiter
+}
+
+// NewIntegrations returns the Integrations noun over d (it needs Store, Secrets, GitLab,
+// URLs and SecretPrefix).
+func NewIntegrations(d Deps) *Integrations {
+	return &Integrations{base: newBase(d), writes: newWriteLimiter(d.AdminWrites, d.Now)}
 }
 
 // Field limits.
@@ -60,13 +72,13 @@ func GroupSetupURL(in forgelink.Integration, group string) string {
 }
 
 // secretName is the deterministic Secrets Manager name of an integration's client secret.
-func (s *Service) secretName(org, id string) string { return s.secretPrefix + org + "/" + id }
+func (s *Integrations) secretName(org, id string) string { return s.secretPrefix + org + "/" + id }
 
 // SecretPrefix is the name prefix of every client secret (for sweeping orphans).
-func (s *Service) SecretPrefix() string { return s.secretPrefix }
+func (s *Integrations) SecretPrefix() string { return s.secretPrefix }
 
 // GetIntegration returns one integration of org.
-func (s *Service) GetIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
+func (s *Integrations) GetIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
 	in, err := s.store.GetIntegration(ctx, org, id)
 	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
 		return forgelink.Integration{}, forgelink.Wrap(forgelink.ENOTFOUND, err, "There is no such integration in this org.")
@@ -75,7 +87,7 @@ func (s *Service) GetIntegration(ctx context.Context, org, id string) (forgelink
 }
 
 // ListIntegrations returns org's integrations.
-func (s *Service) ListIntegrations(ctx context.Context, org string) ([]forgelink.Integration, error) {
+func (s *Integrations) ListIntegrations(ctx context.Context, org string) ([]forgelink.Integration, error) {
 	list, err := s.store.ListIntegrations(ctx, org)
 	if err != nil {
 		return nil, err
@@ -89,7 +101,7 @@ func (s *Service) ListIntegrations(ctx context.Context, org string) ([]forgelink
 // CreateIntegration adds an integration to org: pending, or active at once when the input
 // carries credentials (then they are checked against GitLab first, and a failure leaves
 // nothing behind). base is the public base URL that callback URLs start with.
-func (s *Service) CreateIntegration(ctx context.Context, actor Actor, org string, in IntegrationInput, base string) (forgelink.Integration, error) {
+func (s *Integrations) CreateIntegration(ctx context.Context, actor Actor, org string, in IntegrationInput, base string) (forgelink.Integration, error) {
 	if err := s.authorize(actor, org); err != nil {
 		return forgelink.Integration{}, err
 	}
@@ -117,14 +129,14 @@ func (s *Service) CreateIntegration(ctx context.Context, actor Actor, org string
 		fields["name"] = msg
 	}
 	clientID, secret, withCreds := checkCredentialFields(fields, in)
-	caBundle := checkCABundle(fields, in.CABundle)
+	caBundle := s.checkCABundle(fields, in.CABundle)
 	if len(fields) > 0 {
 		return forgelink.Integration{}, forgelink.Invalid(fields)
 	}
 	if _, err := s.getOrg(ctx, org); err != nil {
 		return forgelink.Integration{}, err
 	}
-	if err := s.allowWrite(org); err != nil {
+	if err := s.writes.allow(org); err != nil {
 		return forgelink.Integration{}, err
 	}
 	if name == "" {
@@ -159,7 +171,7 @@ func (s *Service) CreateIntegration(ctx context.Context, actor Actor, org string
 }
 
 // undoCreate removes a one-shot create's pending item and secret after a failure.
-func (s *Service) undoCreate(ctx context.Context, item forgelink.Integration) {
+func (s *Integrations) undoCreate(ctx context.Context, item forgelink.Integration) {
 	ctx = context.WithoutCancel(ctx)
 	if err := s.store.DeleteIntegration(ctx, item.Org, item.ID, item.Version); err != nil && forgelink.ErrorCode(err) != forgelink.ENOTFOUND {
 		s.log.ErrorContext(ctx, "undo failed create: pending integration left behind", "org", item.Org, "integration", item.ID, "error", err.Error())
@@ -172,7 +184,7 @@ func (s *Service) undoCreate(ctx context.Context, item forgelink.Integration) {
 // UpdateIntegration saves credentials (checked against GitLab first; the integration
 // becomes active) and/or edits name and CA bundle. A stale in.Version, or a concurrent
 // change, is ECONFLICT: no update is ever lost.
-func (s *Service) UpdateIntegration(ctx context.Context, actor Actor, org, id string, in IntegrationInput, base string) (forgelink.Integration, error) {
+func (s *Integrations) UpdateIntegration(ctx context.Context, actor Actor, org, id string, in IntegrationInput, base string) (forgelink.Integration, error) {
 	if err := s.authorize(actor, org); err != nil {
 		return forgelink.Integration{}, err
 	}
@@ -207,7 +219,7 @@ func (s *Service) UpdateIntegration(ctx context.Context, actor Actor, org, id st
 		}
 	}
 	if in.CABundle != nil {
-		ca := checkCABundle(fields, in.CABundle)
+		ca := s.checkCABundle(fields, in.CABundle)
 		if ca != cur.CABundle {
 			next.CABundle = ca
 			changed = append(changed, map[bool]string{true: "ca_bundle removed", false: "ca_bundle"}[ca == ""])
@@ -221,7 +233,7 @@ func (s *Service) UpdateIntegration(ctx context.Context, actor Actor, org, id st
 		return forgelink.Integration{}, forgelink.Errorf(forgelink.EINVALID,
 			"Nothing to change: send client_id and client_secret, name, or ca_bundle.")
 	}
-	if err := s.allowWrite(org); err != nil {
+	if err := s.writes.allow(org); err != nil {
 		return forgelink.Integration{}, err
 	}
 	if !withCreds {
@@ -264,7 +276,7 @@ func (s *Service) UpdateIntegration(ctx context.Context, actor Actor, org, id st
 // became AWSCURRENT), and a failed item write leaves sign-ins on the previous version.
 // A secret created here (first save) is deleted again when the item write fails.
 // The version only moves when the save succeeds, so retrying after a failure works.
-func (s *Service) saveCredentials(ctx context.Context, next forgelink.Integration, clientID, secret, base string) (forgelink.Integration, error) {
+func (s *Integrations) saveCredentials(ctx context.Context, next forgelink.Integration, clientID, secret, base string) (forgelink.Integration, error) {
 	if err := s.gitlab.CheckCredentials(ctx, next, clientID, secret, CallbackURL(base, next.Org, next.ID)); err != nil {
 		return forgelink.Integration{}, err
 	}
@@ -294,7 +306,7 @@ func (s *Service) saveCredentials(ctx context.Context, next forgelink.Integratio
 // the item (changed concurrently) now refers to it. When that cannot be told, the secret
 // stays: it is harmless (the next save overwrites it, deleting the integration or
 // sweep-secrets removes it).
-func (s *Service) dropUnreferencedSecret(ctx context.Context, org, id string) {
+func (s *Integrations) dropUnreferencedSecret(ctx context.Context, org, id string) {
 	ctx = context.WithoutCancel(ctx)
 	latest, err := s.store.GetIntegration(ctx, org, id)
 	if err != nil && forgelink.ErrorCode(err) != forgelink.ENOTFOUND {
@@ -322,7 +334,7 @@ func conflictMessage(err error) error {
 }
 
 // DeleteIntegration deletes an integration and its client secret.
-func (s *Service) DeleteIntegration(ctx context.Context, actor Actor, org, id string) error {
+func (s *Integrations) DeleteIntegration(ctx context.Context, actor Actor, org, id string) error {
 	return s.DeleteIntegrationAt(ctx, actor, org, id, 0)
 }
 
@@ -334,7 +346,7 @@ func (s *Service) DeleteIntegration(ctx context.Context, actor Actor, org, id st
 // could leave an active integration whose secret is gone when the item delete then fails.
 // If the secret delete fails after the item is gone, the secret is an orphan that
 // `forgelinkctl sweep-secrets` removes; the call still succeeds.
-func (s *Service) DeleteIntegrationAt(ctx context.Context, actor Actor, org, id string, version int64) error {
+func (s *Integrations) DeleteIntegrationAt(ctx context.Context, actor Actor, org, id string, version int64) error {
 	if err := s.authorize(actor, org); err != nil {
 		return err
 	}
@@ -350,7 +362,7 @@ func (s *Service) DeleteIntegrationAt(ctx context.Context, actor Actor, org, id 
 		// Like the other writes, only a delete that can happen counts against the
 		// per-org limit: an unknown id is 404 (not 429) and costs nothing.
 		if attempt == 0 {
-			if err := s.allowWrite(org); err != nil {
+			if err := s.writes.allow(org); err != nil {
 				return err
 			}
 		}
@@ -385,7 +397,7 @@ type SweepResult struct {
 // SweepSecrets deletes client secrets under the prefix whose integration item does not
 // exist (left by a crash between the secret write and the item write, or by a failed
 // secret delete). dryRun only reports them.
-func (s *Service) SweepSecrets(ctx context.Context, dryRun bool) ([]SweepResult, error) {
+func (s *Integrations) SweepSecrets(ctx context.Context, dryRun bool) ([]SweepResult, error) {
 	names, err := s.secrets.ListSecrets(ctx, s.secretPrefix)
 	if err != nil {
 		return nil, err
@@ -413,7 +425,7 @@ func (s *Service) SweepSecrets(ctx context.Context, dryRun bool) ([]SweepResult,
 }
 
 // authorize checks that actor acts for org (the web layer authenticated it).
-func (s *Service) authorize(actor Actor, org string) error {
+func (s *base) authorize(actor Actor, org string) error {
 	if actor.Org != org || actor.Name == "" {
 		return forgelink.Errorf(forgelink.EFORBIDDEN, "You are not allowed to change this org's integrations.")
 	}
@@ -448,7 +460,7 @@ func checkCredentialFields(fields map[string]string, in IntegrationInput) (clien
 }
 
 // checkCABundle validates an optional CA bundle and returns it trimmed.
-func checkCABundle(fields map[string]string, ca *string) string {
+func (s *Integrations) checkCABundle(fields map[string]string, ca *string) string {
 	if ca == nil {
 		return ""
 	}
@@ -456,7 +468,7 @@ func checkCABundle(fields map[string]string, ca *string) string {
 	if v == "" {
 		return ""
 	}
-	if err := netguard.ValidateCABundle(v); err != nil {
+	if err := s.urls.ValidateCABundle(v); err != nil {
 		if !mergeInvalid(fields, err) {
 			fields["ca_bundle"] = "is not a valid PEM certificate bundle"
 		}
