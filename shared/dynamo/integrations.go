@@ -11,6 +11,58 @@ import (
 	"github.com/forgelink/forgelink/shared/forgelink"
 )
 
+const prefixIntegration = "INTEGRATION#"
+
+func integrationSK(id string) string { return prefixIntegration + id }
+func urlSK(url string) string        { return "URL#" + sha256Hex(url) }
+
+// integrationItem is an integration, at ORG#{org}/INTEGRATION#{id}. It deliberately has
+// no field for a client secret: only where it lives.
+type integrationItem struct {
+	key
+	Type string `dynamodbav:"type"` // "integration"
+	integrationAttrs
+}
+
+// integrationAttrs has the fields of forgelink.Integration.
+type integrationAttrs struct {
+	Org             string           `dynamodbav:"org"`
+	ID              string           `dynamodbav:"id"`
+	Platform        string           `dynamodbav:"platform"`
+	Name            string           `dynamodbav:"name"`
+	URL             string           `dynamodbav:"url"`
+	ClientID        string           `dynamodbav:"client_id"`
+	SecretARN       string           `dynamodbav:"secret_arn"`
+	SecretVersion   string           `dynamodbav:"secret_version"`
+	SecretUpdatedAt time.Time        `dynamodbav:"secret_updated_at"`
+	CABundle        string           `dynamodbav:"ca_bundle"`
+	Status          forgelink.Status `dynamodbav:"status"`
+	Version         int64            `dynamodbav:"version"`
+	CreatedAt       time.Time        `dynamodbav:"created_at"`
+	UpdatedAt       time.Time        `dynamodbav:"updated_at"`
+}
+
+// integrationMutable are the attributes UpdateIntegration sets, so identity, URL and
+// creation time cannot be changed by a careless caller.
+var integrationMutable = []string{"name", "client_id", "secret_arn", "secret_version", "secret_updated_at",
+	"ca_bundle", "status", "version", "updated_at"}
+
+func newIntegrationItem(in forgelink.Integration) integrationItem {
+	return integrationItem{key{orgPK(in.Org), integrationSK(in.ID)}, "integration", integrationAttrs(in)}
+}
+
+func (it integrationItem) domain() forgelink.Integration {
+	return forgelink.Integration(it.integrationAttrs)
+}
+
+// urlClaimItem, at ORG#{org}/URL#{sha256 of the URL}, makes "one integration per GitLab
+// URL per org" a key constraint.
+type urlClaimItem struct {
+	key
+	Type          string `dynamodbav:"type"` // "url"
+	IntegrationID string `dynamodbav:"integration_id"`
+}
+
 // CreateIntegration writes the integration and its URL claim in one transaction, so two
 // integrations of one org can never share a URL, even when created at the same instant.
 func (st *Store) CreateIntegration(ctx context.Context, in forgelink.Integration) (forgelink.Integration, error) {
@@ -27,13 +79,11 @@ func (st *Store) CreateIntegration(ctx context.Context, in forgelink.Integration
 	if in.UpdatedAt.IsZero() {
 		in.UpdatedAt = in.CreatedAt
 	}
-	integration := toIntegrationItem(in)
-	item := marshalItem(&integration)
-	claim := marshalItem(&urlClaimItem{key: key{orgPK(in.Org), urlSK(in.URL)}, Type: "url", IntegrationID: in.ID})
-	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		{Put: &types.Put{TableName: &st.table, Item: claim, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-	}})
+	// Return the times as GetIntegration will read them.
+	in.CreatedAt, in.UpdatedAt, in.SecretUpdatedAt = utc(in.CreatedAt), utc(in.UpdatedAt), utc(in.SecretUpdatedAt)
+	item := newIntegrationItem(in)
+	claim := urlClaimItem{key{orgPK(in.Org), urlSK(in.URL)}, "url", in.ID}
+	err := st.createAll(ctx, item, claim)
 	if reasons := cancelReasons(err); reasons != nil && !unavailable(err) {
 		switch {
 		case len(reasons) == 2 && reasons[1] == "ConditionalCheckFailed":
@@ -48,12 +98,11 @@ func (st *Store) CreateIntegration(ctx context.Context, in forgelink.Integration
 	} else if err != nil {
 		return forgelink.Integration{}, fail(err, "create integration")
 	}
-	return toIntegrationItem(in).domain(), nil
+	return item.domain(), nil
 }
 
 func (st *Store) GetIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
-	var it integrationItem
-	found, err := st.get(ctx, orgPK(org), integrationSK(id), &it)
+	it, found, err := get[integrationItem](ctx, st, orgPK(org), integrationSK(id))
 	if err != nil {
 		return forgelink.Integration{}, err
 	} else if !found {
@@ -64,55 +113,45 @@ func (st *Store) GetIntegration(ctx context.Context, org, id string) (forgelink.
 
 // ListIntegrations returns the org's integrations ordered by id (the sort key).
 func (st *Store) ListIntegrations(ctx context.Context, org string) ([]forgelink.Integration, error) {
-	items, err := st.query(ctx, orgPK(org), prefixIntegration, false, 0, nil)
+	items, err := query[integrationItem](ctx, st, orgPK(org), prefixIntegration, false, 0, nil)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]forgelink.Integration, 0, len(items))
-	for _, raw := range items {
-		var it integrationItem
-		if err := unmarshalItem(raw, &it); err != nil {
-			return nil, forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
-		}
+	for _, it := range items {
 		out = append(out, it.domain())
 	}
 	return out, nil
 }
 
-// UpdateIntegration sets only the mutable fields, so identity, URL and creation time
-// cannot be changed by a careless caller, and only if the version is the one it read.
+// UpdateIntegration sets only the mutable attributes, and only if the version is the one
+// the caller read.
 func (st *Store) UpdateIntegration(ctx context.Context, in forgelink.Integration) (forgelink.Integration, error) {
-	cond := "attribute_exists(PK) AND #version = :expected"
-	values := map[string]types.AttributeValue{
-		":name": str(in.Name), ":cid": str(in.ClientID), ":arn": str(in.SecretARN), ":sver": str(in.SecretVersion),
-		":sat": str(utc(in.SecretUpdatedAt).Format(time.RFC3339Nano)), ":ca": str(in.CABundle),
-		":status": str(string(in.Status)), ":expected": num(in.Version), ":next": num(in.Version + 1),
-		":now": str(utc(st.now()).Format(time.RFC3339Nano)),
+	next := in
+	next.Version, next.UpdatedAt = in.Version+1, st.now()
+	item, err := marshal(newIntegrationItem(next))
+	if err != nil {
+		return forgelink.Integration{}, err
 	}
-	names := map[string]string{"#name": "name", "#status": "status", "#version": "version"}
+	cond := "attribute_exists(PK) AND #version = :expected"
+	names := map[string]string{"#version": "version"}
+	values := map[string]types.AttributeValue{":expected": num(in.Version)}
 	if in.URL != "" {
 		cond += " AND #url = :url"
 		names["#url"] = "url"
 		values[":url"] = str(in.URL)
 	}
-	res, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &st.table,
-		Key:       st.keyOf(orgPK(in.Org), integrationSK(in.ID)),
-		UpdateExpression: aws.String("SET #name = :name, client_id = :cid, secret_arn = :arn, secret_version = :sver, " +
-			"secret_updated_at = :sat, ca_bundle = :ca, #status = :status, #version = :next, updated_at = :now"),
-		ConditionExpression:       &cond,
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-		ReturnValues:              types.ReturnValueAllNew,
-	})
+	up := newUpdate(item).set(integrationMutable...).when(cond, names, values).input(st.table)
+	up.ReturnValues = types.ReturnValueAllNew
+	res, err := st.db.UpdateItem(ctx, up)
 	if isConditionFailed(err) {
 		return forgelink.Integration{}, st.whyRefused(ctx, in, err)
 	} else if err != nil {
 		return forgelink.Integration{}, fail(err, "update integration")
 	}
-	var it integrationItem
-	if err := unmarshalItem(res.Attributes, &it); err != nil {
-		return forgelink.Integration{}, forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
+	it, err := unmarshal[integrationItem](res.Attributes)
+	if err != nil {
+		return forgelink.Integration{}, err
 	}
 	return it.domain(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,6 +96,63 @@ func TestItemLayout(t *testing.T) {
 	if got := keys["ADMINLINK#linkhash META"]["expires_at"]; got != float64(now.Add(10*time.Minute).Unix()) {
 		t.Errorf("admin link expires_at = %v", got)
 	}
+	if got, want := keys["ORG#acme INTEGRATION#int1"]["created_at"], now.Format(time.RFC3339Nano); got != want {
+		t.Errorf("integration created_at = %#v, want %q (RFC 3339 with nanoseconds, UTC)", got, want)
+	}
+
+	checkAttrTypes(t, items)
+}
+
+// checkAttrTypes checks every item's attribute names and types (S string, N number, M map),
+// by its type attribute: existing tables hold items of this shape, so it must never change.
+func checkAttrTypes(t *testing.T, items []map[string]any) {
+	t.Helper()
+	want := map[string]string{
+		"org": "PK:S SK:S created_at:S name:S slug:S type:S",
+		"integration": "PK:S SK:S ca_bundle:S client_id:S created_at:S id:S name:S org:S platform:S " +
+			"secret_arn:S secret_updated_at:S secret_version:S status:S type:S updated_at:S url:S version:N",
+		"url": "PK:S SK:S integration_id:S type:S",
+		"member": "PK:S SK:S first_seen_at:S integration_id:S last_seen_at:S org:S type:S " +
+			"user:M{avatar_url:S email:S id:N name:S state:S username:S}",
+		"token":         "PK:S SK:S created_at:S hash:S name:S org:S type:S",
+		"token-pointer": "PK:S SK:S org:S type:S",
+		"session": "PK:S SK:S created_at:S expires:S expires_at:N gitlab_host:S hash:S integration_id:S kind:S " +
+			"org:S type:S user:M{avatar_url:S email:S id:N name:S state:S username:S}",
+		"adminlink": "PK:S SK:S created_at:S expires:S expires_at:N hash:S org:S type:S",
+		"audit":     "PK:S SK:S action:S actor:S detail:S id:S integration_id:S org:S time:S type:S",
+	}
+	got := map[string]string{}
+	for _, it := range items {
+		got[fmt.Sprint(it["type"])] = attrTypes(it)
+	}
+	for typ, w := range want {
+		if got[typ] != w {
+			t.Errorf("%s item attributes:\n got %s\nwant %s", typ, got[typ], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("item types %v, want those of %v", mapKeys(got), mapKeys(want))
+	}
+}
+
+// attrTypes lists an item's attribute names, sorted, each with the DynamoDB type that
+// ScanTable's plain value stands for.
+func attrTypes(item map[string]any) string {
+	names := mapKeys(item)
+	slices.Sort(names)
+	for i, n := range names {
+		switch v := item[n].(type) {
+		case string:
+			names[i] += ":S"
+		case float64:
+			names[i] += ":N"
+		case map[string]any:
+			names[i] += ":M{" + attrTypes(v) + "}"
+		default:
+			names[i] += fmt.Sprintf(":%T", v)
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 // TestUnavailable checks that throttling, 5xx and connection failures become EUNAVAILABLE

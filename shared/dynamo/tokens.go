@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -10,6 +11,40 @@ import (
 
 	"github.com/forgelink/forgelink/shared/forgelink"
 )
+
+const prefixToken = "TOKEN#"
+
+func tokenSK(hash string) string        { return prefixToken + hash }
+func tokenPointerPK(hash string) string { return prefixToken + hash }
+
+// tokenItem is an admin API token, at ORG#{org}/TOKEN#{sha256 of the token}.
+type tokenItem struct {
+	key
+	Type string `dynamodbav:"type"` // "token"
+	tokenAttrs
+}
+
+// tokenAttrs has the fields of forgelink.AdminToken.
+type tokenAttrs struct {
+	Hash      string    `dynamodbav:"hash"`
+	Org       string    `dynamodbav:"org"`
+	Name      string    `dynamodbav:"name"`
+	CreatedAt time.Time `dynamodbav:"created_at"`
+}
+
+func newTokenItem(t forgelink.AdminToken) tokenItem {
+	return tokenItem{key{orgPK(t.Org), tokenSK(t.Hash)}, "token", tokenAttrs(t)}
+}
+
+func (it tokenItem) domain() forgelink.AdminToken { return forgelink.AdminToken(it.tokenAttrs) }
+
+// tokenPointerItem, at TOKEN#{sha256 of the token}/META, lets bearer auth find a token's
+// org from the hash alone.
+type tokenPointerItem struct {
+	key
+	Type string `dynamodbav:"type"` // "token-pointer"
+	Org  string `dynamodbav:"org"`
+}
 
 // CreateAdminToken writes the token under its org and a pointer under its hash in one
 // transaction: bearer auth knows only the hash, and a token must never exist half-made.
@@ -20,13 +55,8 @@ func (st *Store) CreateAdminToken(ctx context.Context, t forgelink.AdminToken) e
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = st.now()
 	}
-	item := marshalItem(&tokenItem{key: key{orgPK(t.Org), tokenSK(t.Hash)}, Type: "token",
-		Hash: t.Hash, Org: t.Org, Name: t.Name, CreatedAt: utc(t.CreatedAt)})
-	pointer := marshalItem(&tokenPointerItem{key: key{tokenPointerPK(t.Hash), skMeta}, Type: "token-pointer", Org: t.Org})
-	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		{Put: &types.Put{TableName: &st.table, Item: pointer, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-	}})
+	pointer := tokenPointerItem{key{tokenPointerPK(t.Hash), skMeta}, "token-pointer", t.Org}
+	err := st.createAll(ctx, newTokenItem(t), pointer)
 	if cancelReasons(err) != nil && !unavailable(err) {
 		return forgelink.Wrap(forgelink.ECONFLICT, err, "admin token already exists")
 	} else if err != nil {
@@ -36,8 +66,7 @@ func (st *Store) CreateAdminToken(ctx context.Context, t forgelink.AdminToken) e
 }
 
 func (st *Store) GetAdminToken(ctx context.Context, org, hash string) (forgelink.AdminToken, error) {
-	var it tokenItem
-	found, err := st.get(ctx, orgPK(org), tokenSK(hash), &it)
+	it, found, err := get[tokenItem](ctx, st, orgPK(org), tokenSK(hash))
 	if err != nil {
 		return forgelink.AdminToken{}, err
 	} else if !found {
@@ -47,8 +76,7 @@ func (st *Store) GetAdminToken(ctx context.Context, org, hash string) (forgelink
 }
 
 func (st *Store) FindAdminToken(ctx context.Context, hash string) (forgelink.AdminToken, error) {
-	var p tokenPointerItem
-	found, err := st.get(ctx, tokenPointerPK(hash), skMeta, &p)
+	p, found, err := get[tokenPointerItem](ctx, st, tokenPointerPK(hash), skMeta)
 	if err != nil {
 		return forgelink.AdminToken{}, err
 	} else if !found {
@@ -60,16 +88,12 @@ func (st *Store) FindAdminToken(ctx context.Context, hash string) (forgelink.Adm
 // ListAdminTokens reads the org's token items (Query begins_with TOKEN#, which the sort
 // key orders by hash) and returns them newest first.
 func (st *Store) ListAdminTokens(ctx context.Context, org string) ([]forgelink.AdminToken, error) {
-	items, err := st.query(ctx, orgPK(org), prefixToken, false, 0, nil)
+	items, err := query[tokenItem](ctx, st, orgPK(org), prefixToken, false, 0, nil)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]forgelink.AdminToken, 0, len(items))
-	for _, raw := range items {
-		var it tokenItem
-		if err := unmarshalItem(raw, &it); err != nil {
-			return nil, forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
-		}
+	for _, it := range items {
 		out = append(out, it.domain())
 	}
 	forgelink.SortAdminTokens(out)
