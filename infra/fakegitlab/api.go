@@ -102,7 +102,10 @@ func writeInsufficientScope(w http.ResponseWriter, listed []string) {
 
 // Scopes the endpoint classes register, in GitLab's order: the class's own
 // allow_access_with_scope first, then API::API's api and read_api.
-var usersScopes = []string{"read_user", "api", "read_api"}
+var (
+	usersScopes  = []string{"read_user", "api", "read_api"}
+	groupsScopes = []string{"api", "read_api"}
+)
 
 // apiUser is GitLab's UserWithAdmin entity for the current user. Blocked
 // users get their record with state "blocked" (see handleSignIn) so that a
@@ -156,22 +159,34 @@ func (s *Server) handleAPIUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	base := s.base(r)
+	writeJSON(w, http.StatusOK, s.toAPIUser(s.base(r), u, false))
+}
+
+// toAPIUser renders u as /api/v4/user does. is_admin appears for admins
+// there; withAdmin (UserWithAdmin, what admins get from /users) always
+// includes it.
+func (s *Server) toAPIUser(base string, u *User, withAdmin bool) apiUser {
 	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 	now := s.now()
 	out := apiUser{
 		ID: u.ID, Username: u.Username, Name: u.Name, State: u.State,
 		AvatarURL: s.avatarURL(base, u), WebURL: base + "/" + u.Username,
 		CreatedAt: ts(u.CreatedAt), PublicEmail: &u.Email,
+		Bio: u.Bio, Location: u.Location, Organization: u.Organization, JobTitle: u.JobTitle,
+		WebsiteURL:   u.WebsiteURL,
 		LastSignInAt: ts(now), ConfirmedAt: ts(u.CreatedAt), LastActivityOn: now.UTC().Format("2006-01-02"),
 		Email: u.Email, ThemeID: 3, ColorSchemeID: 1, ProjectsLimit: 100000, CurrentSignInAt: ts(now),
 		Identities: []string{}, CanCreateGroup: true, CanCreateProject: true, CommitEmail: u.Email,
 	}
-	if u.Admin {
-		t := true
-		out.IsAdmin = &t
+	if u.Pronouns != "" {
+		p := u.Pronouns
+		out.Pronouns = &p
 	}
-	writeJSON(w, http.StatusOK, out)
+	if u.Admin || withAdmin {
+		admin := u.Admin
+		out.IsAdmin = &admin
+	}
+	return out
 }
 
 func (s *Server) handleAPIVersion(w http.ResponseWriter, r *http.Request) {
