@@ -477,3 +477,39 @@ func (s *Server) canReadGroupLocked(u *User, g *group) bool {
 	}
 	return false
 }
+
+// groupPathsLocked lists the full paths of the groups userID is a direct
+// member of with at least minLevel, in id order; withSubgroups adds their
+// descendants (GitLab's user.membership_groups).
+func (s *Server) groupPathsLocked(userID, minLevel int, withSubgroups bool) []string {
+	out := []string{}
+	for _, g := range s.groups {
+		for i, a := range s.ancestorsLocked(g) {
+			if m := directMember(a, userID); m != nil && m.AccessLevel >= minLevel && (i == 0 || withSubgroups) {
+				out = append(out, g.FullPath)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// userinfoGroupClaimsLocked adds the group claims GitLab's
+// doorkeeper_openid_connect initializer puts in the userinfo answer:
+// groups (direct groups and their subgroups) and, when not empty, the
+// direct Owner, Maintainer and Developer groups under
+// https://gitlab.org/claims/groups/<role>. (groups_direct is id_token only.)
+func (s *Server) userinfoGroupClaimsLocked(userID int, claims map[string]any) {
+	claims["groups"] = s.groupPathsLocked(userID, MinimalAccess, true)
+	for level, role := range map[int]string{Owner: "owner", Maintainer: "maintainer", Developer: "developer"} {
+		var paths []string
+		for _, g := range s.groups {
+			if m := directMember(g, userID); m != nil && m.AccessLevel == level {
+				paths = append(paths, g.FullPath)
+			}
+		}
+		if len(paths) > 0 {
+			claims["https://gitlab.org/claims/groups/"+role] = paths
+		}
+	}
+}

@@ -3,7 +3,9 @@ package fakegitlab
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -534,6 +536,41 @@ func TestGroupsGoAPI(t *testing.T) {
 	}()
 	New(Options{ExtraGroups: []GroupSpec{{FullPath: "eng", Members: map[string]int{"nobody": Guest}}}})
 }
+
+func TestOIDCGroupClaims(t *testing.T) {
+	s, base := start(t, Options{})
+	app := s.CreateApplication("app", testCallback, []string{"openid", "read_user"}, true, false)
+	cfg := oauthConfig(base, app, "openid")
+	c, v := code(t, base, cfg, "alice")
+	tok, err := cfg.Exchange(context.Background(), c, oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui := call(t, http.MethodGet, base+"/oauth/userinfo", tok.AccessToken, nil).object(t)
+	want := map[string]string{
+		"groups":                                 "[eng eng/platform ops]",
+		"https://gitlab.org/claims/groups/owner": "[ops]",
+		"https://gitlab.org/claims/groups/maintainer": "[eng]",
+		"https://gitlab.org/claims/groups/developer":  "<nil>",
+	}
+	for k, w := range want {
+		if got := fmtAny(ui[k]); got != w {
+			t.Errorf("userinfo %s = %s, want %s", k, got, w)
+		}
+	}
+	idToken, _ := tok.Extra("id_token").(string)
+	parts := strings.Split(idToken, ".")
+	var claims map[string]any
+	raw, _ := b64decode(parts[1])
+	json.Unmarshal(raw, &claims)
+	if got := fmtAny(claims["groups_direct"]); got != "[eng ops]" {
+		t.Errorf("id_token groups_direct = %s", got)
+	}
+}
+
+func fmtAny(v any) string { return fmt.Sprint(v) }
+
+func b64decode(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
 
 // sameJSON compares a body with the expected text as JSON values (Go
 // escapes <, > and & where Ruby may not), or as text when either is not
