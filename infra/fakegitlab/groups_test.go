@@ -482,6 +482,46 @@ func TestUsersAPI(t *testing.T) {
 	}
 }
 
+func TestGroupFaults(t *testing.T) {
+	s, base := start(t, Options{})
+	tok := s.CreatePersonalAccessToken("alice")
+	member := base + "/api/v4/groups/eng%2Fplatform/members/all/2"
+
+	s.SetFault(Fault{Slow: 300 * time.Millisecond, PathPrefix: "/api/v4/groups"})
+	began := time.Now()
+	if r := call(t, http.MethodGet, member, tok, nil); r.Status != 200 || time.Since(began) < 300*time.Millisecond {
+		t.Errorf("slow group read: %d after %v", r.Status, time.Since(began))
+	}
+	began = time.Now()
+	if r := call(t, http.MethodGet, base+"/api/v4/user", tok, nil); r.Status != 200 || time.Since(began) > 250*time.Millisecond {
+		t.Errorf("/user is outside the prefix: %d after %v", r.Status, time.Since(began))
+	}
+
+	// The escaped path names one group as clients send it.
+	s.SetFault(Fault{Error500: true, PathPrefix: "/api/v4/groups/eng%2Fplatform/"})
+	if r := call(t, http.MethodGet, member, tok, nil); r.Status != 500 || string(r.Body) != `{"message":"500 Internal Server Error"}` {
+		t.Errorf("error500 on eng/platform: %d %s", r.Status, r.Body)
+	}
+	if r := call(t, http.MethodGet, base+"/api/v4/groups/eng/members/all/2", tok, nil); r.Status != 200 {
+		t.Errorf("eng is unaffected: %d", r.Status)
+	}
+
+	s.SetFault(Fault{Malformed: true, PathPrefix: "/api/v4/groups"})
+	if r := call(t, http.MethodGet, base+"/api/v4/groups?min_access_level=30", tok, nil); r.Status != 200 || json.Valid(r.Body) {
+		t.Errorf("malformed list: %d %q", r.Status, r.Body)
+	}
+
+	s.SetFault(Fault{Down: true, PathPrefix: "/api/v4/groups"})
+	if resp, err := http.Get(member); err == nil {
+		resp.Body.Close()
+		t.Errorf("down: answered %d", resp.StatusCode)
+	}
+	s.SetFault(Fault{})
+	if r := call(t, http.MethodGet, member, tok, nil); r.Status != 200 {
+		t.Errorf("healed: %d", r.Status)
+	}
+}
+
 func TestGroupsGoAPI(t *testing.T) {
 	s, base := start(t, Options{
 		ExtraUsers:  []User{{Username: "dave"}, {Username: "carol", Password: "s3cret-pw"}},
