@@ -1,6 +1,7 @@
 package fakegitlab
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -161,8 +162,11 @@ func apiParams(r *http.Request) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		// UseNumber keeps ids as sent: a float64 would print 1000000 as 1e+06.
 		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&m); err != nil {
 			return nil, err
 		}
 		for k, v := range m {

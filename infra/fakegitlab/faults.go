@@ -27,7 +27,10 @@ type Fault struct {
 	// page elsewhere.
 	Error500 bool `json:"error500"`
 	// PathPrefix limits the fault to paths starting with it, e.g.
-	// "/oauth/token". Empty: every path.
+	// "/oauth/token" or "/api/v4/groups". It is compared with both the
+	// decoded and the escaped path, so a group can be named as clients send
+	// it: "/api/v4/groups/eng%2Fplatform/" fails only that group's reads.
+	// Empty: every path.
 	PathPrefix string `json:"path_prefix"`
 }
 
@@ -59,7 +62,7 @@ const faultPath = "/-/fake/fault"
 func (s *Server) withFaults(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := s.CurrentFault()
-		if r.URL.Path == faultPath || !strings.HasPrefix(r.URL.Path, f.PathPrefix) {
+		if r.URL.Path == faultPath || !(strings.HasPrefix(r.URL.Path, f.PathPrefix) || strings.HasPrefix(r.URL.EscapedPath(), f.PathPrefix)) {
 			next.ServeHTTP(w, r)
 			return
 		}

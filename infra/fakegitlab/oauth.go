@@ -549,7 +549,7 @@ func (s *Server) idTokenLocked(r *http.Request, t *accessToken) string {
 	claims["exp"] = now.Add(idTokenLifetime).Unix()
 	claims["iat"] = now.Unix()
 	claims["auth_time"] = t.AuthTime.Unix()
-	claims["groups_direct"] = []string{}
+	claims["groups_direct"] = s.groupPathsLocked(u.ID, MinimalAccess, false)
 	if t.Nonce != "" {
 		claims["nonce"] = t.Nonce
 	}
@@ -658,9 +658,9 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	u := *s.userByIDLocked(t.UserID)
 	base := s.baseLocked(r)
-	s.mu.Unlock()
 	claims := s.profileClaims(base, &u)
-	claims["groups"] = []string{}
+	s.userinfoGroupClaimsLocked(u.ID, claims)
+	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, claims)
 }
 

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -349,9 +350,20 @@ func TestRevokeTokenInfoUserinfo(t *testing.T) {
 	if st != 200 || ui["sub"] != "2" || ui["email"] != "alice@example.com" || ui["email_verified"] != true || ui["nickname"] != "alice" {
 		t.Fatalf("userinfo: %d %v", st, ui)
 	}
-	// openid alone does not open the REST API.
-	if st, m := apiGet(t, base+"/api/v4/user", tok.AccessToken); st != 403 || m["error"] != "insufficient_scope" {
-		t.Fatalf("api with openid token: %d %v", st, m)
+	// openid alone does not open the REST API. GitLab's API guard lists the
+	// endpoint's registered scopes (the Users class's read_user first) and,
+	// per the FIXME in its api_guard.rb, sends no WWW-Authenticate on a 403.
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v4/user", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || resp.Header.Get("WWW-Authenticate") != "" || string(body) !=
+		`{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"read_user api read_api"}` {
+		t.Fatalf("api with openid token: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 
 	revoke := func(secret, token string) int {

@@ -41,6 +41,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v4/applications", s.handleAPIListApps)
 	mux.HandleFunc("POST /api/v4/applications", s.handleAPICreateApp)
 	mux.HandleFunc("DELETE /api/v4/applications/{id}", s.handleAPIDeleteApp)
+	mux.HandleFunc("GET /api/v4/users", s.handleAPIListUsers)
+	mux.HandleFunc("PUT /api/v4/users/{id}", s.handleAPIUpdateUser)
+
+	s.groupRoutes(mux)
 
 	// Pages where a person registers an OAuth application.
 	mux.HandleFunc("GET /-/user_settings/applications", s.handleUserApps)
@@ -56,6 +60,22 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("/", s.notFound)
 	return s.withFaults(methodOverride(mux))
+}
+
+// groupRoutes maps the groups and members API. {id} is a numeric id or a
+// URL-encoded full path ("eng%2Fplatform"): ServeMux matches the escaped
+// path segment by segment and PathValue unescapes it, so an encoded slash
+// stays inside the segment, while "eng/platform" unencoded matches nothing,
+// as in GitLab, whose :id requirement is [^/]+.
+func (s *Server) groupRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v4/groups", s.handleAPIListGroups)
+	mux.HandleFunc("POST /api/v4/groups", s.handleAPICreateGroup)
+	mux.HandleFunc("GET /api/v4/groups/{id}", s.handleAPIGetGroup)
+	mux.HandleFunc("GET /api/v4/groups/{id}/members", s.handleAPIListMembers(directOnly))
+	mux.HandleFunc("GET /api/v4/groups/{id}/members/all", s.handleAPIListMembers(withInherited))
+	mux.HandleFunc("GET /api/v4/groups/{id}/members/{user_id}", s.handleAPIGetMember(directOnly))
+	mux.HandleFunc("GET /api/v4/groups/{id}/members/all/{user_id}", s.handleAPIGetMember(withInherited))
+	mux.HandleFunc("POST /api/v4/groups/{id}/members", s.handleAPIAddMember)
 }
 
 // methodOverride honours Rails' hidden _method field, which GitLab's Deny

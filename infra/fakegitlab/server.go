@@ -26,9 +26,16 @@ type Options struct {
 	// RootToken is the personal access token of the admin user root.
 	// Empty: a random glpat- token (see Server.RootToken).
 	RootToken string
-	// ExtraUsers are added after root, alice, bob and mallory. A zero ID is
-	// assigned, an empty Password becomes "password", an empty State "active".
+	// ExtraUsers are added after root, alice, bob, mallory and carol. A zero
+	// ID is assigned, an empty Password becomes "password", an empty State
+	// "active". An entry with the username of a default user changes that
+	// user instead (its non-zero fields win; the ID stays), so "carol" with a
+	// password of its own still works as it did before carol was a default.
 	ExtraUsers []User
+	// ExtraGroups are created after the default groups eng, eng/platform and
+	// ops, in order (so a parent comes before its subgroups). An invalid
+	// entry panics in New: it is a bug in the test.
+	ExtraGroups []GroupSpec
 	// Now is the clock for code, token and session expiry. Default time.Now.
 	Now func() time.Time
 	// BaseURL fixes the external URL (issuer, endpoints, web_url). Empty: the
@@ -51,6 +58,9 @@ type User struct {
 	State     string
 	Admin     bool
 	CreatedAt time.Time
+	// Profile fields GitLab shows in /api/v4/user; PUT /api/v4/users/:id
+	// sets them. Empty: "" (Pronouns: null).
+	Bio, Location, Organization, JobTitle, WebsiteURL, Pronouns string
 }
 
 // Application is an OAuth application (a Doorkeeper client).
@@ -76,18 +86,21 @@ type Server struct {
 	signKey *rsa.PrivateKey
 	kid     string
 
-	mu        sync.Mutex
-	baseURL   string
-	rootToken string
-	fault     Fault
-	users     []*User
-	apps      []*Application
-	nextApp   int
-	sessions  map[string]*session
-	grants    map[string]*grant
-	tokens    map[string]*accessToken // by access token
-	refreshes map[string]*accessToken // by refresh token
-	pats      map[string]*personalToken
+	mu         sync.Mutex
+	baseURL    string
+	rootToken  string
+	fault      Fault
+	users      []*User
+	apps       []*Application
+	nextApp    int
+	sessions   map[string]*session
+	grants     map[string]*grant
+	tokens     map[string]*accessToken // by access token
+	refreshes  map[string]*accessToken // by refresh token
+	pats       map[string]*personalToken
+	groups     []*group
+	nextGroup  int
+	nextMember int
 
 	caPEM    []byte
 	caPool   *x509.CertPool
@@ -103,6 +116,7 @@ func New(opts Options) *Server {
 		baseURL:   strings.TrimRight(opts.BaseURL, "/"),
 		rootToken: opts.RootToken,
 		nextApp:   1,
+		nextGroup: firstGroupID,
 		sessions:  map[string]*session{},
 		grants:    map[string]*grant{},
 		tokens:    map[string]*accessToken{},
@@ -123,15 +137,29 @@ func New(opts Options) *Server {
 	s.kid = jwkThumbprint(&key.PublicKey)
 
 	created := s.now().UTC().Add(-365 * 24 * time.Hour).Truncate(time.Second)
+	s.seedUsers(created)
+	s.seedGroups(created)
+	s.pats[s.rootToken] = &personalToken{UserID: 1, Scopes: []string{"api", "sudo", "admin_mode"}}
+	s.handler = s.routes()
+	return s
+}
+
+// seedUsers creates the default accounts and Options.ExtraUsers.
+func (s *Server) seedUsers(created time.Time) {
 	s.users = []*User{
 		{ID: 1, Username: "root", Name: "Administrator", Email: "admin@example.com", Admin: true},
 		{ID: 2, Username: "alice", Name: "Alice Liddell", Email: "alice@example.com"},
 		{ID: 3, Username: "bob", Name: "Bob Builder", Email: "bob@example.com"},
 		{ID: 4, Username: "mallory", Name: "Mallory Blocked", Email: "mallory@example.com", State: "blocked"},
+		{ID: 5, Username: "carol", Name: "Carol Shaw", Email: "carol@example.com"},
 	}
-	next := 5
-	for _, u := range opts.ExtraUsers {
+	next := 6
+	for _, u := range s.opts.ExtraUsers {
 		u := u
+		if existing := s.userByUsernameLocked(u.Username); existing != nil {
+			mergeUser(existing, u)
+			continue
+		}
 		if u.ID == 0 {
 			u.ID = next
 		}
@@ -157,9 +185,27 @@ func New(opts Options) *Server {
 			u.CreatedAt = created
 		}
 	}
-	s.pats[s.rootToken] = &personalToken{UserID: 1, Scopes: []string{"api", "sudo", "admin_mode"}}
-	s.handler = s.routes()
-	return s
+}
+
+// mergeUser applies the non-zero fields of an ExtraUsers entry to a
+// default user, keeping its ID.
+func mergeUser(dst *User, src User) {
+	id := dst.ID
+	for _, f := range []struct{ to, from *string }{
+		{&dst.Name, &src.Name}, {&dst.Email, &src.Email}, {&dst.Password, &src.Password},
+		{&dst.State, &src.State}, {&dst.Bio, &src.Bio}, {&dst.Location, &src.Location},
+		{&dst.Organization, &src.Organization}, {&dst.JobTitle, &src.JobTitle},
+		{&dst.WebsiteURL, &src.WebsiteURL}, {&dst.Pronouns, &src.Pronouns},
+	} {
+		if *f.from != "" {
+			*f.to = *f.from
+		}
+	}
+	dst.Admin = dst.Admin || src.Admin
+	if !src.CreatedAt.IsZero() {
+		dst.CreatedAt = src.CreatedAt
+	}
+	dst.ID = id
 }
 
 // Handler serves the whole fake GitLab, faults included.
@@ -314,6 +360,22 @@ func (s *Server) SetUserState(username, state string) bool {
 		return true
 	}
 	return false
+}
+
+// UpdateUser changes a user in place, e.g. to give them a hostile profile
+// without the API's validation. The ID cannot change. It reports whether
+// the user exists.
+func (s *Server) UpdateUser(username string, update func(u *User)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userByUsernameLocked(username)
+	if u == nil {
+		return false
+	}
+	id := u.ID
+	update(u)
+	u.ID = id
+	return true
 }
 
 // CreatePersonalAccessToken issues a glpat- token for username with the
