@@ -1,11 +1,10 @@
 package gitlab
 
 import (
-	"golang.org/x/oauth2"
-
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"log"
 	"net"
@@ -13,8 +12,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/oauth2"
 
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/netguard"
@@ -73,6 +76,12 @@ func fakeGitLab(t *testing.T, mode string, verifier string) http.Handler {
 			case <-time.After(5 * time.Second):
 			}
 			return
+		case "echo-error":
+			// A hostile server quoting the secret back as an OAuth error code.
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, "error="+url.QueryEscape(r.PostForm.Get("client_secret")))
+			return
 		case "accept-anything":
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"access_token":"x","token_type":"Bearer"}`)
@@ -96,6 +105,10 @@ func fakeGitLab(t *testing.T, mode string, verifier string) http.Handler {
 			delete(tok, "expires_in")
 		case "mac":
 			tok["token_type"] = "mac"
+		case "echo-type":
+			tok["token_type"] = r.PostForm.Get("client_secret")
+		case "huge-token":
+			tok["access_token"] = strings.Repeat("t", 64<<10)
 		}
 		json.NewEncoder(w).Encode(tok)
 	})
@@ -197,10 +210,13 @@ func TestExchange(t *testing.T) {
 		{"no-expires", goodCode, secret, "", ""},
 		{"", "wrong-code", secret, forgelink.EEXPIRED, "rejected the sign-in code"},
 		{"", goodCode, "wrong-secret", forgelink.EUPSTREAM, "Application ID or Secret"},
-		{"mac", goodCode, secret, forgelink.EUPSTREAM, "unsupported token type"},
+		{"mac", goodCode, secret, forgelink.EUPSTREAM, "token type"},
+		{"echo-type", goodCode, secret, forgelink.EUPSTREAM, "token type"},
+		{"echo-error", goodCode, secret, forgelink.EUPSTREAM, "refused the request"},
+		{"huge-token", goodCode, secret, forgelink.EUPSTREAM, "not a usable token"},
 		{"500", goodCode, secret, forgelink.EUPSTREAM, "server error (HTTP 500)"},
 		{"html", goodCode, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
-		{"404", goodCode, secret, forgelink.EUPSTREAM, "HTTP 404"},
+		{"404", goodCode, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
 		{"malformed", goodCode, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
 		{"echo", goodCode, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
 	}
@@ -218,6 +234,9 @@ func TestExchange(t *testing.T) {
 			if forgelink.ErrorCode(err) != tt.wantCode || !strings.Contains(forgelink.ErrorMessage(err), tt.msg) {
 				t.Fatalf("Exchange error = %v, want %s containing %q", err, tt.wantCode, tt.msg)
 			}
+			if msg := forgelink.ErrorMessage(err); strings.Contains(msg, "does not look like") && (strings.Contains(msg, "HTTP") || strings.Contains(msg, "html")) {
+				t.Errorf("message %q describes what answered", msg)
+			}
 			if tt.wantCode == forgelink.EUPSTREAM && tt.msg != "Application ID or Secret" && !strings.Contains(forgelink.ErrorMessage(err), in.URL) {
 				t.Errorf("message %q does not name %s", forgelink.ErrorMessage(err), in.URL)
 			}
@@ -230,7 +249,7 @@ func TestExchangeSlowServer(t *testing.T) {
 	c.Timeout = 200 * time.Millisecond
 	begin := time.Now()
 	_, err := c.Exchange(context.Background(), in, secret, redirectURL, goodCode, "v")
-	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "no answer in time") {
+	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !errors.Is(err, ErrUnreachable) || !strings.Contains(forgelink.ErrorMessage(err), "no server answered") {
 		t.Fatalf("err = %v", err)
 	}
 	if d := time.Since(begin); d > 2*time.Second {
@@ -283,7 +302,8 @@ func TestCheckCredentials(t *testing.T) {
 		{"empty", "", "", "", forgelink.EINVALID, ""},
 		{"500", "500", appID, secret, forgelink.EUPSTREAM, "server error"},
 		{"html", "html", appID, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
-		{"404", "404", appID, secret, forgelink.EUPSTREAM, "does not look like a GitLab server (HTTP 404"},
+		{"404", "404", appID, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
+		{"echo-error", "echo-error", appID, secret, forgelink.EUPSTREAM, "refused the credential check"},
 		{"200", "accept-anything", appID, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
 		{"malformed", "malformed", appID, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
 		{"echo", "echo", appID, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
@@ -318,8 +338,12 @@ func TestCheckCredentialsUnreachable(t *testing.T) {
 	l.Close() // nothing listens there now
 
 	err = clientFor(base).CheckCredentials(context.Background(), forgelink.Integration{URL: base}, appID, secret, redirectURL)
-	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "Could not reach GitLab at "+base+": connection refused") {
+	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || forgelink.ErrorMessage(err) != "Could not reach GitLab at "+base+": no server answered." {
 		t.Fatalf("err = %v", err)
+	}
+	// Coarse for people, detailed for the logs.
+	if !errors.Is(err, ErrUnreachable) || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("err = %v, want ErrUnreachable with the cause in the chain", err)
 	}
 	assertClean(t, err)
 }
@@ -328,7 +352,7 @@ func TestCheckCredentialsRefusedByGuard(t *testing.T) {
 	_, in := start(t, "", "")
 	c := &Client{Timeout: 2 * time.Second} // no allow-list: 127.0.0.1 is loopback
 	err := c.CheckCredentials(context.Background(), in, appID, secret, redirectURL)
-	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "is not allowed") {
+	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "is not allowed") || !errors.Is(err, ErrRefusedAddress) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -342,7 +366,8 @@ func TestTLSWithPrivateCA(t *testing.T) {
 	in := forgelink.Integration{URL: srv.URL, ClientID: appID}
 
 	err := c.CheckCredentials(context.Background(), in, appID, secret, redirectURL)
-	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "is not trusted; add its CA bundle") {
+	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "is not trusted") ||
+		!strings.Contains(forgelink.ErrorMessage(err), "add its CA bundle") || !errors.Is(err, ErrCertificate) {
 		t.Fatalf("without CA bundle: %v", err)
 	}
 	assertClean(t, err)
@@ -358,22 +383,37 @@ func TestTLSToPlainServer(t *testing.T) {
 	t.Cleanup(srv.Close)
 	base := strings.Replace(srv.URL, "http://", "https://", 1)
 	err := clientFor(base).CheckCredentials(context.Background(), forgelink.Integration{URL: base}, appID, secret, redirectURL)
-	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "does not speak TLS") {
+	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "does not look like a GitLab server") || !errors.Is(err, ErrNotGitLab) {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 // FuzzDecodeUser checks that whatever GitLab answers, decodeUser never panics and never
-// returns a user without an id or username.
+// returns a user without an id or username, or with a field over its bound.
 func FuzzDecodeUser(f *testing.F) {
 	f.Add([]byte(`{"id": 42, "username": "alice", "state": "active"}`))
 	f.Add([]byte(`{"id": "42"}`))
 	f.Add([]byte(`<html></html>`))
 	f.Add([]byte(`{"id": -1, "username": "x"}`))
+	f.Add([]byte(`{"id": 1, "username": "a b", "name": "\u00e9\u00e9"}`))
+	f.Add([]byte(`{"id": 1, "username": "a", "avatar_url": "javascript:x", "state": "<b>"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		u, err := decodeUser(body)
-		if err == nil && (u.ID <= 0 || u.Username == "") {
+		if err != nil {
+			if u != (forgelink.GitLabUser{}) {
+				t.Fatalf("decodeUser(%q) = %+v with error %v", body, u, err)
+			}
+			return
+		}
+		if u.ID <= 0 || !ValidUsername(u.Username) {
 			t.Fatalf("decodeUser(%q) = %+v without error", body, u)
+		}
+		if utf8.RuneCountInString(u.Name) > MaxNameLength || !utf8.ValidString(u.Name) ||
+			len(u.Email) > MaxEmailLength || len(u.State) > MaxStateLength || len(u.AvatarURL) > MaxAvatarURLLength {
+			t.Fatalf("decodeUser(%q) = %+v: a field over its bound", body, u)
+		}
+		if u.AvatarURL != "" && !strings.HasPrefix(u.AvatarURL, "https://") && !strings.HasPrefix(u.AvatarURL, "http://") {
+			t.Fatalf("decodeUser(%q) kept avatar_url %q", body, u.AvatarURL)
 		}
 	})
 }
