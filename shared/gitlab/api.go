@@ -99,7 +99,10 @@ type apiCall struct {
 	forbiddenRejects bool
 }
 
-var callUser = apiCall{what: "tell who signed in", scope: SignInScope, forbiddenRejects: true}
+var (
+	callUser   = apiCall{what: "tell who signed in", scope: SignInScope, forbiddenRejects: true}
+	callGroups = apiCall{what: "read a group membership", scope: GroupsScope}
+)
 
 // statusError words an answer other than the ones call expects. 401/403 with
 // insufficient_scope is ErrInsufficientScope, other 401s (and 403s where call says so)

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -107,6 +109,18 @@ func fakeGitLab(t *testing.T, mode string, verifier string) http.Handler {
 			tok["token_type"] = "mac"
 		case "echo-type":
 			tok["token_type"] = r.PostForm.Get("client_secret")
+		case "scopes-api":
+			tok["scope"] = "read_user api"
+		case "no-scope":
+			delete(tok, "scope")
+		case "scope-array":
+			tok["scope"] = []string{"read_user"}
+		case "scope-quote":
+			tok["scope"] = `read_user "api"`
+		case "scope-long":
+			tok["scope"] = strings.Repeat("s", 2000)
+		case "scope-many":
+			tok["scope"] = strings.Repeat("s ", 100)
 		case "huge-token":
 			tok["access_token"] = strings.Repeat("t", 64<<10)
 		}
@@ -478,6 +492,55 @@ func TestAuthCodeURLIsOAuth2s(t *testing.T) {
 		if got := c.AuthCodeURLScopes(in, tc.redirect, "s", verifier, SignInScopes(true)); got != want {
 			t.Errorf("AuthCodeURLScopes\n got %s\nwant %s", got, want)
 		}
+	}
+}
+
+// TestExchangeToken: the granted scopes travel with the token (Test sign-in shows them);
+// GitLab's lower-case "bearer" and a missing expires_in are fine; a scope field GitLab
+// would never send is refused.
+func TestExchangeToken(t *testing.T) {
+	verifier := Verifier()
+	tests := []struct {
+		mode       string
+		wantScopes []string
+		wantErr    bool
+	}{
+		{"", []string{"read_user"}, false},
+		{"scopes-api", []string{"read_user", "api"}, false},
+		{"no-scope", nil, false},
+		{"lower-bearer", []string{"read_user"}, false},
+		{"no-expires", []string{"read_user"}, false},
+		{"scope-array", nil, true},
+		{"scope-quote", nil, true},
+		{"scope-long", nil, true},
+		{"scope-many", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			c, in := start(t, tt.mode, verifier)
+			tok, err := c.ExchangeToken(context.Background(), in, secret, redirectURL, goodCode, verifier)
+			assertClean(t, err)
+			if tt.wantErr {
+				if !errors.Is(err, ErrUnexpectedAnswer) || forgelink.ErrorCode(err) != forgelink.EUPSTREAM {
+					t.Fatalf("ExchangeToken = %v, %v; want ErrUnexpectedAnswer", tok, err)
+				}
+				return
+			}
+			if err != nil || tok.AccessToken != accessToken || !slices.Equal(tok.Scopes, tt.wantScopes) {
+				t.Fatalf("ExchangeToken = %+v, %v; want scopes %q", tok.Scopes, err, tt.wantScopes)
+			}
+			if tt.mode == "no-expires" != tok.Expiry.IsZero() {
+				t.Errorf("Expiry = %v", tok.Expiry)
+			}
+			if tok.HasScope("api") != slices.Contains(tt.wantScopes, "api") {
+				t.Errorf("HasScope(api) = %v", tok.HasScope("api"))
+			}
+			for _, s := range []string{tok.String(), fmt.Sprintf("%v %+v %#v", tok, tok, tok)} {
+				if strings.Contains(s, accessToken) {
+					t.Errorf("Token prints its access token: %s", s)
+				}
+			}
+		})
 	}
 }
 
