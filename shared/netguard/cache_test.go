@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,4 +96,40 @@ func TestUncachedClient(t *testing.T) {
 func resetClientCache(t *testing.T) {
 	t.Helper()
 	clients.reset()
+}
+
+// TestClientCacheConcurrent: callers racing for the same bundle share one client, and
+// the cache stays bounded under concurrent adds (run with -race).
+func TestClientCacheConcurrent(t *testing.T) {
+	resetClientCache(t)
+	p := Policy{}
+	bs := bundles(t, 2*ClientCacheSize)
+	var wg, fetched sync.WaitGroup
+	first := make([]*http.Client, 8)
+	start := make(chan struct{})
+	fetched.Add(len(first))
+	for g := range first {
+		wg.Go(func() {
+			<-start
+			first[g], _ = p.Client(bs[0], time.Second)
+			fetched.Done()
+			fetched.Wait() // churn only once everyone has its client: churn may evict it
+			for _, b := range bs[1:] {
+				if _, err := p.Client(b, time.Second); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, c := range first[1:] {
+		if c == nil || c != first[0] {
+			t.Fatal("concurrent callers got different clients for the same bundle")
+		}
+	}
+	if n := clients.len(); n > ClientCacheSize {
+		t.Errorf("cache holds %d clients", n)
+	}
 }
