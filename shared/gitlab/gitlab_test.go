@@ -1,20 +1,25 @@
 package gitlab
 
 import (
-	"golang.org/x/oauth2"
-
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/oauth2"
 
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/netguard"
@@ -73,6 +78,12 @@ func fakeGitLab(t *testing.T, mode string, verifier string) http.Handler {
 			case <-time.After(5 * time.Second):
 			}
 			return
+		case "echo-error":
+			// A hostile server quoting the secret back as an OAuth error code.
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, "error="+url.QueryEscape(r.PostForm.Get("client_secret")))
+			return
 		case "accept-anything":
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"access_token":"x","token_type":"Bearer"}`)
@@ -96,6 +107,22 @@ func fakeGitLab(t *testing.T, mode string, verifier string) http.Handler {
 			delete(tok, "expires_in")
 		case "mac":
 			tok["token_type"] = "mac"
+		case "echo-type":
+			tok["token_type"] = r.PostForm.Get("client_secret")
+		case "scopes-api":
+			tok["scope"] = "read_user api"
+		case "no-scope":
+			delete(tok, "scope")
+		case "scope-array":
+			tok["scope"] = []string{"read_user"}
+		case "scope-quote":
+			tok["scope"] = `read_user "api"`
+		case "scope-long":
+			tok["scope"] = strings.Repeat("s", 2000)
+		case "scope-many":
+			tok["scope"] = strings.Repeat("s ", 100)
+		case "huge-token":
+			tok["access_token"] = strings.Repeat("t", 64<<10)
 		}
 		json.NewEncoder(w).Encode(tok)
 	})
@@ -197,10 +224,13 @@ func TestExchange(t *testing.T) {
 		{"no-expires", goodCode, secret, "", ""},
 		{"", "wrong-code", secret, forgelink.EEXPIRED, "rejected the sign-in code"},
 		{"", goodCode, "wrong-secret", forgelink.EUPSTREAM, "Application ID or Secret"},
-		{"mac", goodCode, secret, forgelink.EUPSTREAM, "unsupported token type"},
+		{"mac", goodCode, secret, forgelink.EUPSTREAM, "token type"},
+		{"echo-type", goodCode, secret, forgelink.EUPSTREAM, "token type"},
+		{"echo-error", goodCode, secret, forgelink.EUPSTREAM, "refused the request"},
+		{"huge-token", goodCode, secret, forgelink.EUPSTREAM, "not a usable token"},
 		{"500", goodCode, secret, forgelink.EUPSTREAM, "server error (HTTP 500)"},
 		{"html", goodCode, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
-		{"404", goodCode, secret, forgelink.EUPSTREAM, "HTTP 404"},
+		{"404", goodCode, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
 		{"malformed", goodCode, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
 		{"echo", goodCode, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
 	}
@@ -218,6 +248,9 @@ func TestExchange(t *testing.T) {
 			if forgelink.ErrorCode(err) != tt.wantCode || !strings.Contains(forgelink.ErrorMessage(err), tt.msg) {
 				t.Fatalf("Exchange error = %v, want %s containing %q", err, tt.wantCode, tt.msg)
 			}
+			if msg := forgelink.ErrorMessage(err); strings.Contains(msg, "does not look like") && (strings.Contains(msg, "HTTP") || strings.Contains(msg, "html")) {
+				t.Errorf("message %q describes what answered", msg)
+			}
 			if tt.wantCode == forgelink.EUPSTREAM && tt.msg != "Application ID or Secret" && !strings.Contains(forgelink.ErrorMessage(err), in.URL) {
 				t.Errorf("message %q does not name %s", forgelink.ErrorMessage(err), in.URL)
 			}
@@ -230,7 +263,7 @@ func TestExchangeSlowServer(t *testing.T) {
 	c.Timeout = 200 * time.Millisecond
 	begin := time.Now()
 	_, err := c.Exchange(context.Background(), in, secret, redirectURL, goodCode, "v")
-	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "no answer in time") {
+	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !errors.Is(err, ErrUnreachable) || !strings.Contains(forgelink.ErrorMessage(err), "no server answered") {
 		t.Fatalf("err = %v", err)
 	}
 	if d := time.Since(begin); d > 2*time.Second {
@@ -283,7 +316,8 @@ func TestCheckCredentials(t *testing.T) {
 		{"empty", "", "", "", forgelink.EINVALID, ""},
 		{"500", "500", appID, secret, forgelink.EUPSTREAM, "server error"},
 		{"html", "html", appID, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
-		{"404", "404", appID, secret, forgelink.EUPSTREAM, "does not look like a GitLab server (HTTP 404"},
+		{"404", "404", appID, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
+		{"echo-error", "echo-error", appID, secret, forgelink.EUPSTREAM, "refused the credential check"},
 		{"200", "accept-anything", appID, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
 		{"malformed", "malformed", appID, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
 		{"echo", "echo", appID, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
@@ -318,8 +352,12 @@ func TestCheckCredentialsUnreachable(t *testing.T) {
 	l.Close() // nothing listens there now
 
 	err = clientFor(base).CheckCredentials(context.Background(), forgelink.Integration{URL: base}, appID, secret, redirectURL)
-	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "Could not reach GitLab at "+base+": connection refused") {
+	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || forgelink.ErrorMessage(err) != "Could not reach GitLab at "+base+": no server answered." {
 		t.Fatalf("err = %v", err)
+	}
+	// Coarse for people, detailed for the logs.
+	if !errors.Is(err, ErrUnreachable) || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("err = %v, want ErrUnreachable with the cause in the chain", err)
 	}
 	assertClean(t, err)
 }
@@ -328,7 +366,7 @@ func TestCheckCredentialsRefusedByGuard(t *testing.T) {
 	_, in := start(t, "", "")
 	c := &Client{Timeout: 2 * time.Second} // no allow-list: 127.0.0.1 is loopback
 	err := c.CheckCredentials(context.Background(), in, appID, secret, redirectURL)
-	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "is not allowed") {
+	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "is not allowed") || !errors.Is(err, ErrRefusedAddress) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -342,7 +380,8 @@ func TestTLSWithPrivateCA(t *testing.T) {
 	in := forgelink.Integration{URL: srv.URL, ClientID: appID}
 
 	err := c.CheckCredentials(context.Background(), in, appID, secret, redirectURL)
-	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "is not trusted; add its CA bundle") {
+	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "is not trusted") ||
+		!strings.Contains(forgelink.ErrorMessage(err), "add its CA bundle") || !errors.Is(err, ErrCertificate) {
 		t.Fatalf("without CA bundle: %v", err)
 	}
 	assertClean(t, err)
@@ -358,40 +397,160 @@ func TestTLSToPlainServer(t *testing.T) {
 	t.Cleanup(srv.Close)
 	base := strings.Replace(srv.URL, "http://", "https://", 1)
 	err := clientFor(base).CheckCredentials(context.Background(), forgelink.Integration{URL: base}, appID, secret, redirectURL)
-	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "does not speak TLS") {
+	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !strings.Contains(forgelink.ErrorMessage(err), "does not look like a GitLab server") || !errors.Is(err, ErrNotGitLab) {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 // FuzzDecodeUser checks that whatever GitLab answers, decodeUser never panics and never
-// returns a user without an id or username.
+// returns a user without an id or username, or with a field over its bound.
 func FuzzDecodeUser(f *testing.F) {
 	f.Add([]byte(`{"id": 42, "username": "alice", "state": "active"}`))
 	f.Add([]byte(`{"id": "42"}`))
 	f.Add([]byte(`<html></html>`))
 	f.Add([]byte(`{"id": -1, "username": "x"}`))
+	f.Add([]byte(`{"id": 1, "username": "a b", "name": "\u00e9\u00e9"}`))
+	f.Add([]byte(`{"id": 1, "username": "a", "avatar_url": "javascript:x", "state": "<b>"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		u, err := decodeUser(body)
-		if err == nil && (u.ID <= 0 || u.Username == "") {
+		if err != nil {
+			if u != (forgelink.GitLabUser{}) {
+				t.Fatalf("decodeUser(%q) = %+v with error %v", body, u, err)
+			}
+			return
+		}
+		if u.ID <= 0 || !ValidUsername(u.Username) {
 			t.Fatalf("decodeUser(%q) = %+v without error", body, u)
+		}
+		if utf8.RuneCountInString(u.Name) > MaxNameLength || !utf8.ValidString(u.Name) ||
+			len(u.Email) > MaxEmailLength || len(u.State) > MaxStateLength || len(u.AvatarURL) > MaxAvatarURLLength {
+			t.Fatalf("decodeUser(%q) = %+v: a field over its bound", body, u)
+		}
+		if u.AvatarURL != "" && !strings.HasPrefix(u.AvatarURL, "https://") && !strings.HasPrefix(u.AvatarURL, "http://") {
+			t.Fatalf("decodeUser(%q) kept avatar_url %q", body, u.AvatarURL)
 		}
 	})
 }
 
-// TestAuthCodeURLMatchesOAuth2 pins the hand-built URL to what golang.org/x/oauth2 builds,
-// byte for byte (same parameters, order and escaping).
-func TestAuthCodeURLMatchesOAuth2(t *testing.T) {
+// TestAuthCodeURLScopes: sign-in asks for read_user alone, or read_user and api when a
+// rule of the integration needs group memberships; edge cases follow oauth2's behaviour.
+func TestAuthCodeURLScopes(t *testing.T) {
 	c := &Client{}
-	for _, tc := range []struct{ url, clientID, redirect, state string }{
-		{"https://example.com/gitlab", appID, redirectURL, "state-1"},
-		{"https://gitlab.example.com:8443", "id with spaces&=?", "https://app.example/orgs/a b/callback?x=1", "st+/="},
-		{"https://example.com/gitlab?tenant=1", appID, "", "s"},
+	verifier := "ks02i3jdikdo2k0dkfodf3m39rjfjsdk0wk349rj3jrhf"
+	for _, tc := range []struct {
+		name      string
+		url       string
+		redirect  string
+		scopes    []string
+		wantScope string
+	}{
+		{"default", "https://example.com/gitlab", redirectURL, nil, "read_user"},
+		{"read_user alone", "https://example.com/gitlab", redirectURL, SignInScopes(false), "read_user"},
+		{"with groups", "https://example.com/gitlab", redirectURL, SignInScopes(true), "read_user api"},
+		{"explicit", "https://gitlab.example.com:8443", "https://app.example/orgs/a b/callback?x=1", []string{"read_user", "openid"}, "read_user openid"},
 	} {
-		in := forgelink.Integration{URL: tc.url, ClientID: tc.clientID}
+		t.Run(tc.name, func(t *testing.T) {
+			in := forgelink.Integration{URL: tc.url, ClientID: "id with spaces&=?"}
+			raw := c.AuthCodeURLScopes(in, tc.redirect, "st+/=", verifier, tc.scopes)
+			u, err := url.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := u.Scheme + "://" + u.Host + u.Path; got != tc.url+"/oauth/authorize" {
+				t.Errorf("endpoint = %q", got)
+			}
+			q := u.Query()
+			want := url.Values{
+				"response_type": {"code"}, "client_id": {in.ClientID}, "redirect_uri": {tc.redirect},
+				"scope": {tc.wantScope}, "state": {"st+/="},
+				"code_challenge": {"2i0WFA-0AerkjQm4X4oDEhqA17QIAKNjXpagHBXmO_U"}, "code_challenge_method": {"S256"},
+			}
+			if q.Encode() != want.Encode() {
+				t.Errorf("parameters\n got %s\nwant %s", q.Encode(), want.Encode())
+			}
+		})
+	}
+	if got := c.AuthCodeURL(forgelink.Integration{URL: "https://g.example", ClientID: "x"}, redirectURL, "s", verifier); !strings.Contains(got, "scope=read_user&") {
+		t.Errorf("AuthCodeURL does not ask for read_user alone: %s", got)
+	}
+}
+
+// TestAuthCodeURLIsOAuth2s pins AuthCodeURL to golang.org/x/oauth2's AuthCodeURL with
+// S256ChallengeOption: same bytes, so the library, not a copy of it, decides escaping,
+// order and what happens with an empty redirect URL or a query in the endpoint.
+func TestAuthCodeURLIsOAuth2s(t *testing.T) {
+	c := &Client{}
+	for _, tc := range []struct{ url, redirect string }{
+		{"https://example.com/gitlab", redirectURL},
+		{"https://example.com/gitlab?tenant=1", ""},
+	} {
+		in := forgelink.Integration{URL: tc.url, ClientID: appID}
 		verifier := Verifier()
-		want := config(in, tc.clientID, "", tc.redirect).AuthCodeURL(tc.state, oauth2.S256ChallengeOption(verifier))
-		if got := c.AuthCodeURL(in, tc.redirect, tc.state, verifier); got != want {
-			t.Errorf("AuthCodeURL\n got %s\nwant %s", got, want)
+		cfg := oauth2.Config{ClientID: appID, RedirectURL: tc.redirect, Scopes: []string{"read_user", "api"},
+			Endpoint: oauth2.Endpoint{AuthURL: tc.url + "/oauth/authorize"}}
+		want := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier))
+		if got := c.AuthCodeURLScopes(in, tc.redirect, "s", verifier, SignInScopes(true)); got != want {
+			t.Errorf("AuthCodeURLScopes\n got %s\nwant %s", got, want)
 		}
+	}
+}
+
+// TestExchangeToken: the granted scopes travel with the token (Test sign-in shows them);
+// GitLab's lower-case "bearer" and a missing expires_in are fine; a scope field GitLab
+// would never send is refused.
+func TestExchangeToken(t *testing.T) {
+	verifier := Verifier()
+	tests := []struct {
+		mode       string
+		wantScopes []string
+		wantErr    bool
+	}{
+		{"", []string{"read_user"}, false},
+		{"scopes-api", []string{"read_user", "api"}, false},
+		{"no-scope", nil, false},
+		{"lower-bearer", []string{"read_user"}, false},
+		{"no-expires", []string{"read_user"}, false},
+		{"scope-array", nil, true},
+		{"scope-quote", nil, true},
+		{"scope-long", nil, true},
+		{"scope-many", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			c, in := start(t, tt.mode, verifier)
+			tok, err := c.ExchangeToken(context.Background(), in, secret, redirectURL, goodCode, verifier)
+			assertClean(t, err)
+			if tt.wantErr {
+				if !errors.Is(err, ErrUnexpectedAnswer) || forgelink.ErrorCode(err) != forgelink.EUPSTREAM {
+					t.Fatalf("ExchangeToken = %v, %v; want ErrUnexpectedAnswer", tok, err)
+				}
+				return
+			}
+			if err != nil || tok.AccessToken != accessToken || !slices.Equal(tok.Scopes, tt.wantScopes) {
+				t.Fatalf("ExchangeToken = %+v, %v; want scopes %q", tok.Scopes, err, tt.wantScopes)
+			}
+			if tt.mode == "no-expires" != tok.Expiry.IsZero() {
+				t.Errorf("Expiry = %v", tok.Expiry)
+			}
+			if tok.HasScope("api") != slices.Contains(tt.wantScopes, "api") {
+				t.Errorf("HasScope(api) = %v", tok.HasScope("api"))
+			}
+			for _, s := range []string{tok.String(), fmt.Sprintf("%v %+v %#v", tok, tok, tok)} {
+				if strings.Contains(s, accessToken) {
+					t.Errorf("Token prints its access token: %s", s)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAuthCodeURL tracks the cost of building the authorize URL with oauth2 (about
+// 2 µs; see AuthCodeURLScopes for why that is fine).
+func BenchmarkAuthCodeURL(b *testing.B) {
+	c := &Client{}
+	in := forgelink.Integration{URL: "https://gitlab.example.com", ClientID: appID}
+	verifier := Verifier()
+	for b.Loop() {
+		c.AuthCodeURLScopes(in, redirectURL, "state-abcdefghijklmnopqrstuvwxyz0123456789", verifier, SignInScopes(true))
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -29,31 +27,64 @@ const (
 	MaxCABundle = 64 << 10
 )
 
-// clients caches one *http.Client per policy, CA bundle and timeout, so a warm Lambda
-// reuses its connections (and TLS sessions) to the same GitLab server.
-var clients sync.Map // string → *http.Client
+// ClientCacheSize bounds the cache of guarded clients. Each cached client keeps its
+// transport (idle connections, TLS sessions) and, with a CA bundle, its own certificate
+// pool; a warm Lambda talks to a handful of GitLab servers, so 64 is plenty.
+const ClientCacheSize = 64
 
-// Client returns the guarded HTTP client: no proxy, every dialed address checked by the
-// policy, TLS 1.2+ over the system roots plus caBundlePEM, redirects not followed (OAuth
-// and API endpoints do not redirect; following one could lead anywhere).
+// clients caches guarded clients per policy, CA bundle and timeout, so a warm Lambda
+// reuses its connections (and TLS sessions) to the same GitLab server.
+var clients = newClientCache(ClientCacheSize)
+
+// Client returns the guarded HTTP client for caBundlePEM: no proxy, every dialed address
+// checked by the policy, TLS 1.2+ over the system roots plus caBundlePEM, redirects not
+// followed (OAuth and API endpoints do not redirect; following one could lead anywhere).
+//
+// Clients are cached (least recently used out, at most ClientCacheSize), keyed by the
+// SHA-256 of the bundle and the policy: use Client for the bundle of a saved integration,
+// and UncachedClient for a bundle that is only being checked.
 func (p Policy) Client(caBundlePEM string, timeout time.Duration) (*http.Client, error) {
 	if err := ValidateCABundle(caBundlePEM); err != nil {
 		return nil, err
 	}
 	// A custom Resolver cannot be part of a cache key; such clients (tests) are not cached.
-	key := ""
-	if p.Resolver == nil {
-		sum := sha256.Sum256([]byte(caBundlePEM))
-		key = fmt.Sprintf("%s|%v|%v|%s", hex.EncodeToString(sum[:]), timeout, p.AllowNetworks, strings.Join(p.AllowHosts, ","))
-		if c, ok := clients.Load(key); ok {
-			return c.(*http.Client), nil
-		}
+	if p.Resolver != nil {
+		return p.newClient(caBundlePEM, timeout), nil
 	}
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
+	key := p.cacheKey(caBundlePEM, timeout)
+	if c := clients.get(key); c != nil {
+		return c, nil
 	}
+	return clients.add(key, p.newClient(caBundlePEM, timeout)), nil
+}
+
+// UncachedClient returns a new guarded client that is not cached: for a one-off check of a
+// CA bundle that is not saved (yet), which would otherwise push a saved integration's
+// client out of the cache and keep tens of KiB alive for nothing when the check fails.
+// Call CloseIdleConnections when done with it.
+func (p Policy) UncachedClient(caBundlePEM string, timeout time.Duration) (*http.Client, error) {
+	if err := ValidateCABundle(caBundlePEM); err != nil {
+		return nil, err
+	}
+	return p.newClient(caBundlePEM, timeout), nil
+}
+
+// cacheKey is the SHA-256 of everything a client is built from, so keys stay small
+// whatever the size of the bundle or the allow-lists.
+func (p Policy) cacheKey(caBundlePEM string, timeout time.Duration) [sha256.Size]byte {
+	bundle := sha256.Sum256([]byte(caBundlePEM))
+	return sha256.Sum256(fmt.Appendf(nil, "%x|%d|%v|%q", bundle, timeout, p.AllowNetworks, p.AllowHosts))
+}
+
+// newClient builds a guarded client. Without a CA bundle it leaves RootCAs nil, which
+// shares the system pool instead of copying it (SystemCertPool returns a copy).
+func (p Policy) newClient(caBundlePEM string, timeout time.Duration) *http.Client {
+	var roots *x509.CertPool
 	if caBundlePEM != "" {
+		var err error
+		if roots, err = x509.SystemCertPool(); err != nil || roots == nil {
+			roots = x509.NewCertPool()
+		}
 		roots.AppendCertsFromPEM([]byte(caBundlePEM))
 	}
 	t := &http.Transport{
@@ -70,18 +101,13 @@ func (p Policy) Client(caBundlePEM string, timeout time.Duration) (*http.Client,
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 	}
-	c := &http.Client{
+	return &http.Client{
 		Transport: t,
 		Timeout:   timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
 	}
-	if key != "" {
-		got, _ := clients.LoadOrStore(key, c)
-		return got.(*http.Client), nil
-	}
-	return c, nil
 }
 
 // dialContext dials allow-listed host:port pairs as they are; any other destination is

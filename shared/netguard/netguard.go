@@ -33,10 +33,9 @@ type Policy struct {
 	Resolver Resolver
 }
 
-// ErrRefused is matched (errors.Is) by every refusal of the guard.
-var ErrRefused = errors.New("address not allowed")
-
-// RefusedError says which address was refused and why.
+// RefusedError says which address was refused and why. Its message names the address:
+// it is for the logs. What people see is the kind, ErrRefused (see Classify), or the
+// reason alone.
 type RefusedError struct {
 	Addr   netip.Addr
 	Reason string // e.g. "loopback", "private network"

@@ -27,124 +27,184 @@ const resolveTimeout = 2 * time.Second
 // It refuses early, with a clear message, what the guarded client would refuse later at
 // dial time. A host name that does not resolve at all is accepted: the credential check
 // reports an unreachable server, and the dial-time check still protects us if the name
-// later resolves somewhere it must not.
+// later resolves somewhere it must not. Messages say why an address is refused (loopback,
+// private network, …) but never which address a name resolved to: the settings form must
+// not become a way to read internal DNS.
 func (p Policy) ValidateGitLabURL(ctx context.Context, raw string) (string, error) {
-	bad := func(msg string) (string, error) {
+	u, g, msg := parseGitLabURL(raw)
+	if msg == "" {
+		msg = p.checkDestination(ctx, g)
+	}
+	if msg == "" {
+		g.path, msg = cleanPath(u)
+	}
+	if msg != "" {
 		return "", forgelink.Invalid(map[string]string{"url": msg})
 	}
+	return g.String(), nil
+}
+
+// gitlabURL is a parsed GitLab base URL on its way to its normalised form.
+type gitlabURL struct {
+	scheme      string     // "https" or "http"
+	host        string     // lower case; IP literals in their standard form
+	addr        netip.Addr // valid when host is an IP literal (in any inet_aton form)
+	port        string     // always set: the default port when the URL has none
+	defaultPort string
+	path        string // cleaned, no trailing slash; "" for the root
+}
+
+func (g gitlabURL) String() string {
+	out := g.scheme + "://"
+	if g.addr.IsValid() && g.addr.Is6() {
+		out += "[" + g.host + "]"
+	} else {
+		out += g.host
+	}
+	if g.port != g.defaultPort {
+		out += ":" + g.port
+	}
+	return out + g.path
+}
+
+// parseGitLabURL checks raw's shape and parses it; the message is "" when it is an
+// absolute http(s) URL without userinfo, query or fragment, with a plausible host and
+// port. The path is checked later (cleanPath), as it always was, so that a refused host
+// is reported before a bad path.
+func parseGitLabURL(raw string) (*url.URL, gitlabURL, string) {
 	raw = strings.TrimSpace(raw) // pasted values often carry a newline
+	if msg := checkShape(raw); msg != "" {
+		return nil, gitlabURL{}, msg
+	}
+	u, scheme, msg := parseAbsolute(raw)
+	if msg != "" {
+		return nil, gitlabURL{}, msg
+	}
+	g := gitlabURL{scheme: scheme, defaultPort: map[string]string{"https": "443", "http": "80"}[scheme]}
+	if g.host, g.port, msg = hostAndPort(u, g.defaultPort); msg != "" {
+		return nil, gitlabURL{}, msg
+	}
+	if g.addr, g.host, msg = canonicalHost(g.host, strings.HasPrefix(u.Host, "[")); msg != "" {
+		return nil, gitlabURL{}, msg
+	}
+	return u, g, ""
+}
+
+// checkShape refuses what no URL parser should be trusted with.
+func checkShape(raw string) string {
 	switch {
 	case raw == "":
-		return bad("is required")
+		return "is required"
 	case len(raw) > MaxURLLength:
-		return bad("must be at most 2048 characters")
+		return "must be at most 2048 characters"
 	case strings.ContainsAny(raw, " \t"):
-		return bad("must not contain spaces")
+		return "must not contain spaces"
 	case strings.ContainsFunc(raw, isControl):
-		return bad("must not contain control characters")
+		return "must not contain control characters"
 	case strings.Contains(raw, `\`):
-		return bad("must not contain backslashes")
+		return "must not contain backslashes"
 	}
+	return ""
+}
+
+// parseAbsolute parses raw as an absolute http(s) URL without userinfo, query or
+// fragment and returns it with its lower-case scheme.
+func parseAbsolute(raw string) (*url.URL, string, string) {
+	const notAbsolute = "must be an absolute http(s) URL, like https://gitlab.example.com"
 	u, err := url.Parse(raw)
 	if err != nil || u.Opaque != "" || u.Host == "" || u.Scheme == "" {
-		return bad("must be an absolute http(s) URL, like https://gitlab.example.com")
+		return nil, "", notAbsolute
 	}
 	scheme := strings.ToLower(u.Scheme)
 	switch {
 	case scheme != "https" && scheme != "http":
-		return bad("must be an absolute http(s) URL, like https://gitlab.example.com")
+		return nil, "", notAbsolute
 	case u.User != nil:
-		return bad("must not contain a user name or password")
+		return nil, "", "must not contain a user name or password"
 	case u.RawQuery != "" || u.ForceQuery:
-		return bad("must not contain a query (?…)")
+		return nil, "", "must not contain a query (?…)"
 	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return bad("must not contain a fragment (#…)")
+		return nil, "", "must not contain a fragment (#…)"
 	}
-
-	host, port := u.Hostname(), u.Port()
-	ipLiteral := strings.HasPrefix(u.Host, "[")
-	host = strings.ToLower(host)
-	if !ipLiteral {
-		host = strings.TrimSuffix(host, ".") // the root-zone dot changes nothing
-	}
-	if host == "" {
-		return bad("must name a host, like https://gitlab.example.com")
-	}
-	defaultPort := map[string]string{"https": "443", "http": "80"}[scheme]
-	if strings.HasSuffix(u.Host, ":") && port == "" {
-		return bad("has an empty port")
-	}
-	if port != "" {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 {
-			return bad("has an invalid port (1-65535)")
-		}
-		port = strconv.Itoa(n) // drops leading zeros
-	}
-	if port == "" {
-		port = defaultPort
-	}
-
-	// Canonical host: IP literals in their standard form, so that what we store is what we
-	// dial (Go would otherwise send "2130706433" to DNS).
-	var addr netip.Addr
-	switch {
-	case ipLiteral:
-		a, err := netip.ParseAddr(host)
-		if err != nil {
-			return bad("has an invalid IPv6 address")
-		}
-		if a.Zone() != "" {
-			return bad("must not use an IPv6 zone (%…)")
-		}
-		addr, host = a, a.String()
-	default:
-		if a, ok := ParseIPv4(host); ok {
-			addr, host = a, a.String()
-		} else if err := checkHostName(host); err != "" {
-			return bad(err)
-		}
-	}
-
-	allowed := p.hostAllowed(net.JoinHostPort(host, port))
-	if !allowed {
-		if scheme != "https" {
-			return bad("must use https")
-		}
-		if host == "localhost" || strings.HasSuffix(host, ".localhost") || host == "localhost.localdomain" {
-			return bad("must not point at this machine (localhost)")
-		}
-		if addr.IsValid() {
-			if err := p.CheckAddr(addr); err != nil {
-				return bad(refusalMessage(err))
-			}
-		} else if err := p.checkResolved(ctx, host); err != nil {
-			return bad(refusalMessage(err))
-		}
-	}
-
-	cleaned, msg := cleanPath(u)
-	if msg != "" {
-		return bad(msg)
-	}
-	out := scheme + "://"
-	if addr.IsValid() && addr.Is6() {
-		out += "[" + host + "]"
-	} else {
-		out += host
-	}
-	if port != defaultPort {
-		out += ":" + port
-	}
-	return out + cleaned, nil
+	return u, scheme, ""
 }
 
-func refusalMessage(err error) string {
-	var re *RefusedError
-	if errors.As(err, &re) {
-		return "points at an address that is not allowed (" + re.Addr.String() + ": " + re.Reason + ")"
+// hostAndPort returns u's lower-case host (without the root-zone dot, which changes
+// nothing) and its port without leading zeros, defaultPort when it has none.
+func hostAndPort(u *url.URL, defaultPort string) (host, port, msg string) {
+	host, port = strings.ToLower(u.Hostname()), u.Port()
+	if !strings.HasPrefix(u.Host, "[") {
+		host = strings.TrimSuffix(host, ".")
 	}
-	return "points at an address that is not allowed"
+	if host == "" {
+		return "", "", "must name a host, like https://gitlab.example.com"
+	}
+	if strings.HasSuffix(u.Host, ":") && port == "" {
+		return "", "", "has an empty port"
+	}
+	if port == "" {
+		return host, defaultPort, ""
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", "", "has an invalid port (1-65535)"
+	}
+	return host, strconv.Itoa(n), ""
+}
+
+// canonicalHost returns IP literals in their standard form, so that what we store is what
+// we dial (Go would otherwise send "2130706433" to DNS), and checks host names.
+func canonicalHost(host string, bracketed bool) (netip.Addr, string, string) {
+	if bracketed {
+		a, err := netip.ParseAddr(host)
+		if err != nil {
+			return netip.Addr{}, "", "has an invalid IPv6 address"
+		}
+		if a.Zone() != "" {
+			return netip.Addr{}, "", "must not use an IPv6 zone (%…)"
+		}
+		return a, a.String(), ""
+	}
+	if a, ok := ParseIPv4(host); ok {
+		return a, a.String(), ""
+	}
+	if msg := checkHostName(host); msg != "" {
+		return netip.Addr{}, "", msg
+	}
+	return netip.Addr{}, host, ""
+}
+
+// checkDestination applies the dial-time rules early: allow-listed host:port pairs pass;
+// anything else must be https, not localhost, and (as a literal or through every address
+// its name resolves to) not in a refused range.
+func (p Policy) checkDestination(ctx context.Context, g gitlabURL) string {
+	if p.hostAllowed(net.JoinHostPort(g.host, g.port)) {
+		return ""
+	}
+	switch {
+	case g.scheme != "https":
+		return "must use https"
+	case g.host == "localhost" || strings.HasSuffix(g.host, ".localhost") || g.host == "localhost.localdomain":
+		return "must not point at this machine (localhost)"
+	case g.addr.IsValid():
+		if err := p.CheckAddr(g.addr); err != nil {
+			return "points at an address that is not allowed" + refusalReason(err)
+		}
+	default:
+		if err := p.checkResolved(ctx, g.host); err != nil {
+			return "resolves to an address that is not allowed" + refusalReason(err)
+		}
+	}
+	return ""
+}
+
+// refusalReason is " (loopback)" and the like: the kind of range, never the address.
+func refusalReason(err error) string {
+	var re *RefusedError
+	if errors.As(err, &re) && re.Reason != "" {
+		return " (" + re.Reason + ")"
+	}
+	return ""
 }
 
 // checkResolved refuses a host name whose every address is refused. A name that does not

@@ -148,6 +148,32 @@ func TestValidateGitLabURL(t *testing.T) {
 	}
 }
 
+// TestValidateGitLabURLDoesNotEchoAddresses: the field message of a refused URL tells the
+// admin why, but never the address a name resolved to (that would let anyone map internal
+// DNS through the settings form).
+func TestValidateGitLabURLDoesNotEchoAddresses(t *testing.T) {
+	p := testPolicy()
+	for _, tt := range []struct{ in, hidden, want string }{
+		{"https://evil.test", "127.0.0.1", "resolves to an address that is not allowed"},
+		{"https://meta.test", "169.254.169.254", "resolves to an address that is not allowed"},
+		{"https://intranet.test", "10.2.3.4", "resolves to an address that is not allowed"},
+		{"https://mapped.test", "::ffff:127.0.0.1", "resolves to an address that is not allowed"},
+		{"https://v6only.test", "::1", "resolves to an address that is not allowed"},
+		{"https://2130706433", "127.0.0.1", "points at an address that is not allowed"},
+		{"https://0x7f.1", "127.0.0.1", "points at an address that is not allowed"},
+		{"https://[::ffff:7f00:1]", "127.0.0.1", "points at an address that is not allowed"},
+	} {
+		_, err := p.ValidateGitLabURL(context.Background(), tt.in)
+		msg := forgelink.ErrorFields(err)["url"]
+		if !strings.Contains(msg, tt.want) {
+			t.Errorf("%s: fields.url = %q, want it to contain %q", tt.in, msg, tt.want)
+		}
+		if strings.Contains(msg, tt.hidden) || strings.Contains(forgelink.ErrorMessage(err), tt.hidden) {
+			t.Errorf("%s: message %q echoes the address %s", tt.in, msg, tt.hidden)
+		}
+	}
+}
+
 func TestValidateGitLabURLAllowNetworks(t *testing.T) {
 	p := testPolicy()
 	p.AllowNetworks = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.0.0/16")}

@@ -158,24 +158,45 @@ func TestMAC(t *testing.T) {
 	}
 }
 
-// FuzzOpen checks that Open never panics and that anything it accepts was sealed by us:
-// random input must fail with EEXPIRED.
+// FuzzOpen checks that Open never panics and that anything it accepts was sealed by us,
+// with the current or the previous key: random input must fail with EEXPIRED.
 func FuzzOpen(f *testing.F) {
-	s := mustNew(f, key)
+	s := mustNewRotated(f, key, previous)
 	tok, _ := s.Seal(in, t0, time.Minute)
+	old, _ := mustNew(f, previous).Seal(in, t0, time.Minute)
+	foreign, _ := mustNew(f, other).Seal(in, t0, time.Minute)
 	f.Add(tok)
+	f.Add(old)
+	f.Add(foreign)
 	f.Add("")
 	f.Add(tok[:20])
 	f.Add(strings.Repeat("_", 100))
 	f.Fuzz(func(t *testing.T, token string) {
 		var out state
 		err := s.Open(token, t0, &out)
-		// The seed token differs per fuzz process (random nonce), so compare the value.
+		// The seed tokens differ per fuzz process (random nonce), so compare the value.
 		if err == nil && out != in {
 			t.Fatalf("Open accepted a token we did not seal: %q", token)
 		}
 		if err != nil && forgelink.ErrorCode(err) != forgelink.EEXPIRED {
 			t.Fatalf("err = %v, want EEXPIRED", err)
+		}
+	})
+}
+
+// FuzzVerifyMAC checks that VerifyMAC accepts exactly the MACs of the current and the
+// previous key.
+func FuzzVerifyMAC(f *testing.F) {
+	s := mustNewRotated(f, key, previous)
+	cur, prev := mustNew(f, key), mustNew(f, previous)
+	f.Add("csrf", "session-1", cur.MAC("csrf", "session-1"))
+	f.Add("csrf", "session-1", prev.MAC("csrf", "session-1"))
+	f.Add("csrf", "session-1", mustNew(f, other).MAC("csrf", "session-1"))
+	f.Add("", "", "")
+	f.Fuzz(func(t *testing.T, purpose, msg, mac string) {
+		want := mac == cur.MAC(purpose, msg) || mac == prev.MAC(purpose, msg)
+		if got := s.VerifyMAC(purpose, msg, mac); got != want {
+			t.Fatalf("VerifyMAC(%q, %q, %q) = %v, want %v", purpose, msg, mac, got, want)
 		}
 	})
 }
@@ -204,8 +225,9 @@ func TestSealPlaintextFormat(t *testing.T) {
 			t.Fatal(err)
 		}
 		raw, _ := base64.RawURLEncoding.DecodeString(tok)
-		ns := s.aead.NonceSize()
-		plain, err := s.aead.Open(nil, raw[:ns], raw[ns:], []byte(sealInfo))
+		aead := s.keys[0].aead
+		ns := aead.NonceSize()
+		plain, err := aead.Open(nil, raw[:ns], raw[ns:], []byte(sealInfo))
 		if err != nil {
 			t.Fatal(err)
 		}
