@@ -20,7 +20,7 @@ FUZZTIME     ?= 60s
 SHORT_FUZZTIME ?= 5s
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: help build run test unit vet fmt-check cfn-lint lint fuzz fuzz-short bench bench-smoke tools clean \
+.PHONY: help build run test unit vet fmt-check cfn-lint lint fuzz fuzz-short bench bench-smoke tools clean deploy \
 	build-IntegrationsFunction build-LoginFunction build-CallbackFunction build-SessionFunction
 
 help:
@@ -31,20 +31,48 @@ help:
 	@echo "make fuzz        each fuzz target for FUZZTIME ($(FUZZTIME))"
 	@echo "make bench       benchmarks"
 	@echo "make tools       build the Lambda RIE and oauth2-proxy into $(FORGELINK_CACHE)/bin"
-	@echo "sam build        calls build-<LogicalId> (linux/arm64 bootstrap per function)"
+	@echo "make deploy      sam build && sam deploy (CONFIG_ENV=prod, REGION=...; docs/deploy.md)"
+	@echo "sam build        calls build-<LogicalId> (linux/$(LAMBDA_ARCH) bootstrap per function, from template.yaml)"
 
 # --- SAM (BuildMethod: makefile): sam build runs these with ARTIFACTS_DIR set. ---------------
+# Each function is built for the architecture template.yaml declares in Globals.Function
+# (Architectures: [arm64] or [x86_64]), read from the template on every run: change the
+# template and the build follows. LAMBDA_TEMPLATE is the template beside this Makefile
+# (sam build may run make from a scratch copy; the copy has the template too).
+ifndef LAMBDA_TEMPLATE
+LAMBDA_TEMPLATE := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))template.yaml
+endif
+LAMBDA_ARCH := $(shell awk '/^[ \t]*Architectures:/ { sub(/^[^:]*:/, ""); sub(/\#.*/, ""); gsub(/[][ \t]/, ""); \
+	if ($$0 == "") { getline; sub(/\#.*/, ""); gsub(/[- \t]/, "") } print; exit }' '$(LAMBDA_TEMPLATE)' 2>/dev/null)
+LAMBDA_GOARCH := $(patsubst x86_64,amd64,$(LAMBDA_ARCH))
+
+# $(call lambda_build,<folder under functions/>)
+define lambda_build
+	@case '$(LAMBDA_ARCH)' in arm64|x86_64) ;; *) echo "$(LAMBDA_TEMPLATE): Globals.Function Architectures must be [arm64] or [x86_64], found '$(LAMBDA_ARCH)'" >&2; exit 1;; esac
+	GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
+endef
+
 build-IntegrationsFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o $(ARTIFACTS_DIR)/bootstrap ./functions/integrations
+	$(call lambda_build,integrations)
 
 build-LoginFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o $(ARTIFACTS_DIR)/bootstrap ./functions/login
+	$(call lambda_build,login)
 
 build-CallbackFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o $(ARTIFACTS_DIR)/bootstrap ./functions/callback
+	$(call lambda_build,callback)
 
 build-SessionFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o $(ARTIFACTS_DIR)/bootstrap ./functions/session
+	$(call lambda_build,session)
+
+# sam build, then sam deploy with samconfig.toml's settings: no questions asked
+# (docs/deploy.md). Never run by make test or CI. CONFIG_ENV picks a samconfig.toml
+# environment (default, prod), REGION the AWS region (else the AWS CLI's), DEPLOY_FLAGS adds
+# sam deploy flags, e.g. DEPLOY_FLAGS='--parameter-overrides BaseURL=https://id.example.com'.
+CONFIG_ENV ?= default
+deploy:
+	@command -v sam >/dev/null 2>&1 || { echo "make deploy needs the AWS SAM CLI (docs/deploy.md, Prerequisites)" >&2; exit 1; }
+	sam build --config-env $(CONFIG_ENV)
+	sam deploy --config-env $(CONFIG_ENV) $(if $(REGION),--region $(REGION)) $(DEPLOY_FLAGS)
 
 # The four bootstraps for this machine's architecture (what the RIE tests run).
 build:

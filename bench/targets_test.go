@@ -24,6 +24,7 @@ import (
 	"github.com/forgelink/forgelink/infra/fakegitlab/oauth2proxy"
 	"github.com/forgelink/forgelink/infra/toolcache"
 	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/logging"
 )
@@ -126,7 +127,7 @@ func startInProcess(tb testing.TB, gl *fakegitlab.Server, glURL string) *forgeli
 		Table: config.DefaultTable, SecretPrefix: config.DefaultSecretPrefix,
 		AllowHosts: strings.TrimPrefix(glURL, "http://"), CookieKey: randomKey(), LogLevel: "info",
 	}
-	d, err := app.Local(ctx, cfg, logging.New(io.Discard, "info"), app.LocalOptions{})
+	d, err := local.Deps(ctx, cfg, logging.New(io.Discard, "info"), local.Options{})
 	if err != nil {
 		tb.Fatalf("build app: %v", err)
 	}

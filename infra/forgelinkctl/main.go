@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/logging"
@@ -63,11 +64,11 @@ FORGELINK_BASE_URL, and the AWS SDK's standard variables (AWS_REGION, AWS_ENDPOI
 
 // run is the whole program; tests call it with their own environment and writers.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return runWith(ctx, args, getenv, stdout, stderr, app.LocalOptions{})
+	return runWith(ctx, args, getenv, stdout, stderr, local.Options{})
 }
 
 // runWith is run with wiring options (tests point it at moto).
-func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts app.LocalOptions) error {
+func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts local.Options) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
@@ -109,7 +110,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	if level == "" {
 		level = "warn"
 	}
-	d, err := app.Local(ctx, cfg, logging.New(stderr, level), opts)
+	d, err := local.Deps(ctx, cfg, logging.New(stderr, level), opts)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/logging"
@@ -43,7 +44,7 @@ func TestAgainstMoto(t *testing.T) {
 		"FORGELINK_SECRET_PREFIX": "forgelink/ctltest/",
 		"FORGELINK_BASE_URL":      "https://forgelink.example.com",
 	}
-	opts := app.LocalOptions{AWS: &awsCfg}
+	opts := local.Options{AWS: &awsCfg}
 	ctl := func(args ...string) (string, string, error) {
 		var out, errOut bytes.Buffer
 		err := runWith(ctx, args, env(vars), &out, &errOut, opts)
@@ -73,7 +74,7 @@ func TestAgainstMoto(t *testing.T) {
 	}
 
 	// The token and the link work against the same store.
-	d, err := app.Local(ctx, config.Config{Store: "aws", Table: vars["FORGELINK_TABLE"], SecretPrefix: vars["FORGELINK_SECRET_PREFIX"]}, logging.New(&bytes.Buffer{}, "error"), opts)
+	d, err := local.Deps(ctx, config.Config{Store: "aws", Table: vars["FORGELINK_TABLE"], SecretPrefix: vars["FORGELINK_SECRET_PREFIX"]}, logging.New(&bytes.Buffer{}, "error"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

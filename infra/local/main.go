@@ -18,6 +18,7 @@ import (
 
 	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/logging"
 )
@@ -79,7 +80,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), stdout, stderr
 		}
 	}
 
-	d, err := app.Local(ctx, cfg, log, app.LocalOptions{})
+	d, err := local.Deps(ctx, cfg, log, local.Options{})
 	if err != nil {
 		return err
 	}

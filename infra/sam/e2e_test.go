@@ -24,6 +24,7 @@ import (
 
 	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/apptest"
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/dynamo"
@@ -73,14 +74,15 @@ func TestE2E(t *testing.T) {
 
 	// What `sam deploy` would create before any function runs: the table, and the cookie key
 	// secret that the template generates (GenerateSecretString: 64 characters, no punctuation,
-	// under "key"). The functions never create the table.
-	const stage = "e2e"
-	table := "forgelink-" + stage
-	if err := dynamo.New(dynamodb.NewFromConfig(motoCfg), table, time.Now).EnsureTable(ctx); err != nil {
+	// under "key"). The functions never create the table. Every name derives from the stack
+	// name.
+	const stack = "forgelink-e2e"
+	table := stack + "-Table-E2E"
+	if err := dynamo.EnsureTable(ctx, dynamo.New(dynamodb.NewFromConfig(motoCfg), table, time.Now)); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
-	refs := map[string]string{"Stage": stage}
-	cookieKeyName := resolve(t, get(tpl.Resources["CookieKeySecret"], "Properties", "Name"), refs)
+	refs := map[string]string{"AWS::StackName": stack, "TableName": ""} // TableName "": the stack's own table
+	cookieKeyName := resolve(t, tpl, get(tpl.Resources["CookieKeySecret"], "Properties", "Name"), refs)
 	cookieKey := randomAlnum(t, 64)
 	created, err := secretsmanager.NewFromConfig(motoCfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name: aws.String(cookieKeyName), SecretString: aws.String(`{"key":"` + cookieKey + `"}`),
@@ -99,12 +101,17 @@ func TestE2E(t *testing.T) {
 	refs["BaseURL"] = gw.URL
 
 	emulators := map[string]*RIE{}
+	secretPrefix := ""
 	for _, id := range tpl.FunctionIDs() {
 		name := FunctionName(id)
 		env := functionEnv(t, tpl, id, refs)
 		if env["FORGELINK_STORE"] != "aws" {
 			t.Fatalf("template sets FORGELINK_STORE=%q, want aws", env["FORGELINK_STORE"])
 		}
+		if env["FORGELINK_TABLE"] != table {
+			t.Fatalf("template sets FORGELINK_TABLE=%q, want the stack's table %q", env["FORGELINK_TABLE"], table)
+		}
+		secretPrefix = env["FORGELINK_SECRET_PREFIX"]
 		vars := []string{
 			// The SDK's standard variables: moto (through the recorder), test credentials.
 			"AWS_ENDPOINT_URL=" + calls.URL,
@@ -123,10 +130,10 @@ func TestE2E(t *testing.T) {
 
 	// What the operator CLI (forgelinkctl) does: org acme, an admin API token, a one-time
 	// admin sign-in link, on the same table and secrets.
-	d, err := app.Local(ctx, config.Config{
-		Store: "aws", Table: table, SecretPrefix: "forgelink/" + stage + "/",
+	d, err := local.Deps(ctx, config.Config{
+		Store: "aws", Table: table, SecretPrefix: secretPrefix,
 		CookieKeySecret: aws.ToString(created.ARN), BaseURL: gw.URL, AllowHosts: gitlabHost,
-	}, logging.New(io.Discard, "error"), app.LocalOptions{AWS: &motoCfg})
+	}, logging.New(io.Discard, "error"), local.Options{AWS: &motoCfg})
 	if err != nil {
 		t.Fatalf("operator app: %v", err)
 	}
@@ -294,12 +301,15 @@ func TestE2E(t *testing.T) {
 	}
 	stored := false
 	for _, s := range secrets {
-		if s.Name == "forgelink/"+stage+"/"+org+"/"+in.ID && s.Value == glApp.Secret {
+		if s.Name == secretPrefix+org+"/"+in.ID && s.Value == glApp.Secret {
 			stored = true
 		}
 	}
+	if want := "forgelink/" + stack + "/"; secretPrefix != want {
+		t.Errorf("FORGELINK_SECRET_PREFIX = %q, want %q (DESIGN-NOTES.md: the stack name is the stage)", secretPrefix, want)
+	}
 	if !stored {
-		t.Errorf("the client secret is not in Secrets Manager as forgelink/%s/%s/%s", stage, org, in.ID)
+		t.Errorf("the client secret is not in Secrets Manager as %s%s/%s", secretPrefix, org, in.ID)
 	}
 	leaks := map[string]string{"client secret": glApp.Secret, "cookie key": cookieKey}
 	items := scan(t, ctx, moto, table)
@@ -333,12 +343,13 @@ func TestE2E(t *testing.T) {
 }
 
 // functionEnv resolves the function's environment as CloudFormation would: Globals first,
-// then the function's own Environment; every !Ref and !Sub must be known in refs.
+// then the function's own Environment; every !Ref, !Sub and !If must be known in refs and
+// the template's Conditions.
 func functionEnv(t *testing.T, tpl *Template, id string, refs map[string]string) map[string]string {
 	t.Helper()
 	env := map[string]string{}
 	add := func(n *yaml.Node) {
-		eachPair(get(n, "Variables"), func(k string, v *yaml.Node) { env[k] = resolve(t, v, refs) })
+		eachPair(get(n, "Variables"), func(k string, v *yaml.Node) { env[k] = resolve(t, tpl, v, refs) })
 	}
 	add(tpl.Globals["Environment"])
 	add(get(tpl.Resources[id], "Properties", "Environment"))
@@ -348,11 +359,18 @@ func functionEnv(t *testing.T, tpl *Template, id string, refs map[string]string)
 	return env
 }
 
-// resolve evaluates a scalar, !Ref Name or !Sub "…${Name}…" against refs.
-func resolve(t *testing.T, n *yaml.Node, refs map[string]string) string {
+// resolve evaluates a scalar, !Ref Name, !Sub "…${Name}…" or !If [Condition, a, b] against
+// refs and the template's Conditions.
+func resolve(t *testing.T, tpl *Template, n *yaml.Node, refs map[string]string) string {
 	t.Helper()
+	if n != nil && n.Tag == "!If" && n.Kind == yaml.SequenceNode && len(n.Content) == 3 {
+		if condition(t, tpl, n.Content[0].Value, refs) {
+			return resolve(t, tpl, n.Content[1], refs)
+		}
+		return resolve(t, tpl, n.Content[2], refs)
+	}
 	if n == nil || n.Kind != yaml.ScalarNode {
-		t.Fatalf("template value %q: want a scalar, !Ref or !Sub", Text(n))
+		t.Fatalf("template value %q: want a scalar, !Ref, !Sub or !If", Text(n))
 	}
 	ref := func(name string) string {
 		v, ok := refs[name]
@@ -383,6 +401,38 @@ func resolve(t *testing.T, n *yaml.Node, refs map[string]string) string {
 	}
 	t.Fatalf("template value %q: unsupported tag %s", Text(n), n.Tag)
 	return ""
+}
+
+// condition evaluates the template's condition name: !Equals, !Not, !And, !Or and
+// !Condition over values resolve understands.
+func condition(t *testing.T, tpl *Template, name string, refs map[string]string) bool {
+	t.Helper()
+	c, ok := tpl.Conditions[name]
+	if !ok {
+		t.Fatalf("template.yaml has no condition %s", name)
+	}
+	var eval func(n *yaml.Node) bool
+	eval = func(n *yaml.Node) bool {
+		switch n.Tag {
+		case "!Equals":
+			return resolve(t, tpl, n.Content[0], refs) == resolve(t, tpl, n.Content[1], refs)
+		case "!Not":
+			return !eval(n.Content[0])
+		case "!And", "!Or":
+			and := n.Tag == "!And"
+			for _, c := range n.Content {
+				if eval(c) != and {
+					return !and
+				}
+			}
+			return and
+		case "!Condition":
+			return condition(t, tpl, n.Value, refs)
+		}
+		t.Fatalf("condition %s: unsupported %s", name, Text(n))
+		return false
+	}
+	return eval(c)
 }
 
 // functionInt is the function's Timeout or MemorySize, else the Globals one.

@@ -27,9 +27,11 @@ import (
 // public label, and they only mean something to a store seeded by SeedEvents. Client
 // secrets never appear in events (DESIGN.md): there is no credential-saving event.
 const (
-	EventOrg        = "acme"
-	EventOrgName    = "Acme Corp"
-	EventStage      = "dev"
+	EventOrg     = "acme"
+	EventOrgName = "Acme Corp"
+	// EventStack is the stack the events pretend to come from: the template names the table,
+	// the secret prefix and the log groups after it.
+	EventStack      = "forgelink-dev"
 	EventAPIID      = "k3x7q2m9zd"
 	EventRegion     = "eu-west-1"
 	EventAccountID  = "123456789012"
@@ -40,8 +42,8 @@ const (
 	// EventCookieKey is the FORGELINK_COOKIE_KEY the events' CSRF tokens and state cookie are
 	// made with. Test-only; deployed stacks use the template's generated secret.
 	EventCookieKey = "forgelink-events-cookie-key--not-a-secret--0123456789"
-	// EventSecretPrefix is FORGELINK_SECRET_PREFIX as the template sets it for Stage dev.
-	EventSecretPrefix = "forgelink/" + EventStage + "/"
+	// EventSecretPrefix is FORGELINK_SECRET_PREFIX as the template sets it for EventStack.
+	EventSecretPrefix = "forgelink/" + EventStack + "/"
 	// EventIntegrationName is the seeded integration's name; the PATCH and save-form events
 	// rename it to EventRenamed.
 	EventIntegrationName = "Example GitLab"
@@ -102,7 +104,7 @@ func EventEnv() map[string]string {
 		"FORGELINK_STORE":         "memory",
 		"FORGELINK_COOKIE_KEY":    EventCookieKey,
 		"FORGELINK_SECRET_PREFIX": EventSecretPrefix,
-		"FORGELINK_TABLE":         "forgelink-" + EventStage,
+		"FORGELINK_TABLE":         EventStack + "-Table-EXAMPLE",
 		"FORGELINK_LOG_LEVEL":     "info",
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/lambdahttp"
 	"github.com/forgelink/forgelink/shared/logging"
@@ -138,7 +139,7 @@ func newEventApp(t *testing.T, logs *bytes.Buffer, now func() time.Time) *app.Ap
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := app.Local(context.Background(), cfg, logging.New(logs, cfg.LogLevel), app.LocalOptions{Now: now})
+	d, err := local.Deps(context.Background(), cfg, logging.New(logs, cfg.LogLevel), local.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

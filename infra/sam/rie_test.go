@@ -1,11 +1,16 @@
 package sam
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/forgelink/forgelink/shared/dynamo"
+	"github.com/forgelink/forgelink/shared/mototest"
 )
 
 // TestRIE builds each function's real bootstrap, runs it under the Lambda Runtime Interface
@@ -27,13 +32,24 @@ func TestRIE(t *testing.T) {
 		functions = append(functions, FunctionName(id))
 	}
 	BuildBootstraps(t, dir, functions...) // one go build for all: shared compilation
+	moto := mototest.Start(t)             // skips (fails under CI=true) when moto is missing
+	vars := EventEnv()
+	vars["FORGELINK_STORE"] = "aws"
+	vars["FORGELINK_TABLE"] = "forgelink-rie"
+	if err := dynamo.EnsureTable(context.Background(), dynamo.New(dynamodb.NewFromConfig(moto.Config(t)), vars["FORGELINK_TABLE"], time.Now)); err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	vars["AWS_ENDPOINT_URL"] = moto.URL
+	vars["AWS_REGION"] = mototest.Region
+	vars["AWS_ACCESS_KEY_ID"] = "testing"
+	vars["AWS_SECRET_ACCESS_KEY"] = "testing"
 	for _, id := range tpl.FunctionIDs() {
 		function := FunctionName(id)
 		t.Run(function, func(t *testing.T) {
 			t.Parallel()
 			bootstrap := BuildBootstrap(t, function, dir)
 			env := []string{}
-			for k, v := range EventEnv() {
+			for k, v := range vars {
 				env = append(env, k+"="+v)
 			}
 			rie := StartRIE(t, bootstrap, env)
@@ -81,7 +97,7 @@ func TestRIEInitFailure(t *testing.T) {
 	}
 	RIEBinary(t)
 	bootstrap := BuildBootstrap(t, "session", t.TempDir())
-	rie := StartRIE(t, bootstrap, []string{"FORGELINK_STORE=memory"}) // no cookie key: refused under Lambda
+	rie := StartRIE(t, bootstrap, []string{"FORGELINK_STORE=aws"}) // no cookie key: refused under Lambda
 	body, err := rie.Invoke(loadEvents(t)["healthz.json"])
 	if err == nil {
 		var resp events.APIGatewayV2HTTPResponse

@@ -19,9 +19,11 @@ import (
 // Template is what the tests need from template.yaml.
 type Template struct {
 	// Globals holds Globals.Function as raw nodes (Runtime, Architectures, ...).
-	Globals   map[string]*yaml.Node
-	Functions map[string]*Function // by logical id
-	Resources map[string]*yaml.Node
+	Globals    map[string]*yaml.Node
+	Functions  map[string]*Function // by logical id
+	Resources  map[string]*yaml.Node
+	Parameters map[string]*yaml.Node
+	Conditions map[string]*yaml.Node
 }
 
 // Function is one AWS::Serverless::Function.
@@ -32,7 +34,13 @@ type Function struct {
 	Timeout     int // 0: from Globals
 	MemorySize  int // 0: from Globals
 	Events      []HTTPEvent
-	Statements  []PolicyStatement
+	// Statements are the inline IAM statements of the function's role: its SAM Policies,
+	// or the Policies of the AWS::IAM::Role its Role property names (!GetAtt X.Arn).
+	Statements []PolicyStatement
+	// Role is the logical id of that AWS::IAM::Role ("" for a SAM-generated role), and
+	// ManagedPolicies its ManagedPolicyArns as text ("!Sub arn:...", "!If [HasVpc, ...]").
+	Role            string
+	ManagedPolicies []string
 }
 
 // HTTPEvent is one HttpApi event of a function.
@@ -106,31 +114,46 @@ func LoadTemplate(path string) (*Template, error) {
 		return nil, fmt.Errorf("%s: not a YAML mapping", path)
 	}
 	root := doc.Content[0]
-	t := &Template{Globals: map[string]*yaml.Node{}, Functions: map[string]*Function{}, Resources: map[string]*yaml.Node{}}
+	t := &Template{Globals: map[string]*yaml.Node{}, Functions: map[string]*Function{}, Resources: map[string]*yaml.Node{},
+		Parameters: map[string]*yaml.Node{}, Conditions: map[string]*yaml.Node{}}
 	if g := get(root, "Globals", "Function"); g != nil {
 		eachPair(g, func(k string, v *yaml.Node) { t.Globals[k] = v })
 	}
+	eachPair(get(root, "Parameters"), func(k string, v *yaml.Node) { t.Parameters[k] = v })
+	eachPair(get(root, "Conditions"), func(k string, v *yaml.Node) { t.Conditions[k] = v })
 	resources := get(root, "Resources")
 	if resources == nil {
 		return nil, errors.New(path + ": no Resources")
 	}
+	eachPair(resources, func(id string, res *yaml.Node) { t.Resources[id] = res })
 	var errs []error
-	eachPair(resources, func(id string, res *yaml.Node) {
-		t.Resources[id] = res
+	for id, res := range t.Resources {
 		if scalar(get(res, "Type")) != "AWS::Serverless::Function" {
-			return
+			continue
 		}
-		f, err := parseFunction(id, res)
+		f, err := parseFunction(id, res, t.Resources)
 		if err != nil {
 			errs = append(errs, err)
-			return
+			continue
 		}
 		t.Functions[id] = f
-	})
+	}
 	return t, errors.Join(errs...)
 }
 
-func parseFunction(id string, res *yaml.Node) (*Function, error) {
+// ResourcesOfType returns the logical ids of the resources of type typ, sorted.
+func (t *Template) ResourcesOfType(typ string) []string {
+	var ids []string
+	for id, res := range t.Resources {
+		if scalar(get(res, "Type")) == typ {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func parseFunction(id string, res *yaml.Node, resources map[string]*yaml.Node) (*Function, error) {
 	f := &Function{
 		LogicalID:   id,
 		CodeURI:     scalar(get(res, "Properties", "CodeUri")),
@@ -160,7 +183,21 @@ func parseFunction(id string, res *yaml.Node) (*Function, error) {
 		}
 		f.Events = append(f.Events, e)
 	})
-	if pol := get(res, "Properties", "Policies"); pol != nil && pol.Kind == yaml.SequenceNode {
+	if role := get(res, "Properties", "Role"); role != nil {
+		// !GetAtt XRole.Arn: the statements are that role's inline policies.
+		name, ok := strings.CutSuffix(role.Value, ".Arn")
+		r := resources[name]
+		if role.Tag != "!GetAtt" || !ok || scalar(get(r, "Type")) != "AWS::IAM::Role" {
+			return nil, fmt.Errorf("%s: Role %q: want !GetAtt <an AWS::IAM::Role of this template>.Arn", id, Text(role))
+		}
+		f.Role = name
+		f.ManagedPolicies = strings_(get(r, "Properties", "ManagedPolicyArns"))
+		if pol := get(r, "Properties", "Policies"); pol != nil {
+			for _, p := range pol.Content {
+				f.Statements = append(f.Statements, statements(get(p, "PolicyDocument", "Statement"))...)
+			}
+		}
+	} else if pol := get(res, "Properties", "Policies"); pol != nil && pol.Kind == yaml.SequenceNode {
 		for _, p := range pol.Content {
 			st := get(p, "Statement")
 			if st == nil {
@@ -169,17 +206,27 @@ func parseFunction(id string, res *yaml.Node) (*Function, error) {
 				}
 				continue
 			}
-			for _, s := range st.Content {
-				f.Statements = append(f.Statements, PolicyStatement{
-					Sid:       scalar(get(s, "Sid")),
-					Effect:    scalar(get(s, "Effect")),
-					Actions:   strings_(get(s, "Action")),
-					Resources: strings_(get(s, "Resource")),
-				})
-			}
+			f.Statements = append(f.Statements, statements(st)...)
 		}
 	}
 	return f, errors.Join(errs...)
+}
+
+// statements reads a policy document's Statement list.
+func statements(st *yaml.Node) []PolicyStatement {
+	if st == nil {
+		return nil
+	}
+	var out []PolicyStatement
+	for _, s := range st.Content {
+		out = append(out, PolicyStatement{
+			Sid:       scalar(get(s, "Sid")),
+			Effect:    scalar(get(s, "Effect")),
+			Actions:   strings_(get(s, "Action")),
+			Resources: strings_(get(s, "Resource")),
+		})
+	}
+	return out
 }
 
 // get follows keys through nested mappings; nil when any is missing.

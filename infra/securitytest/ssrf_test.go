@@ -16,6 +16,7 @@ import (
 
 	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/apptest"
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/logging"
@@ -215,7 +216,7 @@ func startCustom(t testing.TB, extraAllow ...string) *apptest.Env {
 		SecretPrefix: e.Prefix, AllowHosts: strings.Join(append([]string{strings.TrimPrefix(glURL, "http://")}, extraAllow...), ","),
 		CookieKey: "securitytest-cookie-key-0123456789abcdefghij", LogLevel: "debug",
 	}
-	d, err := app.Local(ctx, cfg, logging.New(e.Logs, "debug"), app.LocalOptions{})
+	d, err := local.Deps(ctx, cfg, logging.New(e.Logs, "debug"), local.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,11 @@ func FromAWS(ctx context.Context, cfg config.Config, log *slog.Logger) (Deps, er
 
 // FromAWSConfig is FromAWS over a given AWS configuration (benchmarks count its calls).
 func FromAWSConfig(ctx context.Context, cfg config.Config, log *slog.Logger, awsCfg aws.Config) (Deps, error) {
+	if cfg.Store != "aws" {
+		// The embedded store lives in one process: under Lambda every container would
+		// have its own, and sign-ins would fail at random.
+		return Deps{}, fmt.Errorf("FORGELINK_STORE=%q: a Lambda function needs aws", cfg.Store)
+	}
 	if cfg.CookieKey == "" && cfg.CookieKeySecret == "" {
 		return Deps{}, errors.New("no cookie key: set FORGELINK_COOKIE_KEY_SECRET (or FORGELINK_COOKIE_KEY)")
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/logging"
@@ -99,7 +100,7 @@ func Start(t testing.TB, opts Options) *Env {
 		CookieKey:    "apptest-cookie-key-0123456789abcdefghijklmnop",
 		LogLevel:     "debug",
 	}
-	lo := app.LocalOptions{Now: opts.Now}
+	lo := local.Options{Now: opts.Now}
 	if opts.AWS {
 		e.Moto = mototest.Shared(t)
 		awsCfg := e.Moto.Config(t)
@@ -109,7 +110,7 @@ func Start(t testing.TB, opts Options) *Env {
 		cfg.Store = "aws"
 		lo.AWS = &awsCfg
 	}
-	d, err := app.Local(ctx, cfg, logging.New(e.Logs, "debug"), lo)
+	d, err := local.Deps(ctx, cfg, logging.New(e.Logs, "debug"), lo)
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}

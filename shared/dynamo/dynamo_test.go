@@ -29,7 +29,7 @@ func TestConformance(t *testing.T) {
 		db := dynamodb.NewFromConfig(cfg)
 		table := tableName(t)
 		store := dynamo.New(db, table, clock.Now)
-		if err := store.EnsureTable(context.Background()); err != nil {
+		if err := dynamo.EnsureTable(context.Background(), store); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {

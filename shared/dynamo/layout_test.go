@@ -34,10 +34,10 @@ func TestItemLayout(t *testing.T) {
 	table := tableName(t)
 	clock := storetest.NewClock(storetest.Start)
 	st := dynamo.New(dynamodb.NewFromConfig(cfg), table, clock.Now)
-	if err := st.EnsureTable(ctx); err != nil {
+	if err := dynamo.EnsureTable(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.EnsureTable(ctx); err != nil {
+	if err := dynamo.EnsureTable(ctx, st); err != nil {
 		t.Fatalf("EnsureTable on an existing table: %v", err)
 	}
 	ttl, err := dynamodb.NewFromConfig(cfg).DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &table})

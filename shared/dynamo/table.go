@@ -13,8 +13,10 @@ import (
 
 // EnsureTable creates the table when it is missing (the local runner and tests; deployed
 // stacks get it from template.yaml), waits until it is active, and turns TTL on for
-// expires_at. It is safe to call concurrently and on every start.
-func (st *Store) EnsureTable(ctx context.Context) error {
+// expires_at. It is safe to call concurrently and on every start. A function, not a method:
+// Lambda functions never create tables, and an exported method would stay in their
+// binaries (html/template's reflection keeps every exported method of a used type).
+func EnsureTable(ctx context.Context, st *Store) error {
 	_, err := st.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &st.table})
 	var missing *types.ResourceNotFoundException
 	switch {

@@ -35,6 +35,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/lambdahttp"
 	"github.com/forgelink/forgelink/shared/logging"
@@ -286,7 +287,7 @@ func memoryApp(tb testing.TB) *app.App {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	d, err := app.Local(context.Background(), cfg, discard, app.LocalOptions{})
+	d, err := local.Deps(context.Background(), cfg, discard, local.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
