@@ -173,4 +173,5 @@ func isPathChar(c byte) bool {
 const (
 	AuditAdminRuleAdded   = "admin_rule.added"
 	AuditAdminRuleRemoved = "admin_rule.removed"
+	AuditSignInRefused    = "signin.refused" // DESIGN.md: a person refused by allowed_groups
 )
