@@ -79,7 +79,12 @@ var (
 	EventIntegrationID   = integrationID("integration") // the seeded, active integration
 	EventOAuthCode       = hexFixture("oauth-code")     // ?code= of callback.json (GitLab's are 64 hex)
 	EventOAuthState      = fixture("oauth-state")       // ?state= of callback.json
+	// EventAdminRuleID is the seeded admin rule's (GitLab user alice on the seeded
+	// integration): rule ids derive from the rule's content.
+	EventAdminRuleID = forgelink.AdminRuleID(eventAdminRule)
 )
+
+var eventAdminRule = forgelink.AdminRule{Org: EventOrg, IntegrationID: EventIntegrationID, Username: EventUsername}
 
 func hexFixture(label string) string {
 	sum := sha256.Sum256([]byte("forgelink events/" + label))
@@ -111,7 +116,7 @@ func EventEnv() map[string]string {
 
 // SeedEvents creates what the events refer to in a's store: org acme, its admin API token,
 // an admin browser session, a one-time admin sign-in link, an active integration with its
-// (fake) client secret, and a member session of alice signed in through it. Only hashes of
+// (fake) client secret, an admin rule (GitLab user alice), and a member session of alice signed in through it. Only hashes of
 // the tokens are stored, as the service does.
 func SeedEvents(ctx context.Context, a *app.App) error {
 	now := time.Now().UTC()
@@ -148,6 +153,11 @@ func SeedEvents(ctx context.Context, a *app.App) error {
 		CreatedAt: now, ExpiresAt: now.Add(forgelink.SessionTTL),
 	}); err != nil {
 		return fmt.Errorf("seed member session: %w", err)
+	}
+	rule := eventAdminRule
+	rule.CreatedAt = now
+	if _, err := a.Store.CreateAdminRule(ctx, rule); err != nil {
+		return fmt.Errorf("seed admin rule: %w", err)
 	}
 	if err := a.Store.CreateAdminLink(ctx, forgelink.AdminLink{
 		Hash: HashToken(EventAdminLinkToken), Org: EventOrg, CreatedAt: now, ExpiresAt: now.Add(forgelink.AdminLinkTTL),
@@ -245,6 +255,7 @@ func EventFiles() (map[string][]byte, error) {
 
 	settings := "/orgs/{org}/settings/integrations"
 	api := "/api/v1/orgs/{org}/integrations"
+	admins, apiAdmins := "/orgs/{org}/settings/admins", "/api/v1/orgs/{org}/admins"
 	reqs := []request{
 		{file: "healthz.json", method: "GET", route: "/healthz"},
 
@@ -287,6 +298,19 @@ func EventFiles() (map[string][]byte, error) {
 			referer: "/orgs/{org}", form: url.Values{"csrf_token": {csrfMember}}},
 		{file: "admin-sign-in.json", method: "GET", route: "/orgs/{org}/admin/sign-in", browser: true,
 			query: url.Values{"token": {EventAdminLinkToken}}},
+
+		// Admin rules (appended, so the events above keep their request times).
+		{file: "admins-page.json", method: "GET", route: admins, cookies: []string{adminCookie}, browser: true, referer: settings},
+		{file: "admin-rule-create-form.json", method: "POST", route: admins, cookies: []string{adminCookie}, browser: true,
+			referer: admins,
+			form: url.Values{"csrf_token": {csrfAdmin}, "integration_id": {EventIntegrationID}, "kind": {"group"},
+				"username": {""}, "group": {"eng/platform"}, "min_access_level": {"30"}}},
+		{file: "admin-rule-delete-form.json", method: "POST", route: admins + "/{rule}/delete", cookies: []string{adminCookie}, browser: true,
+			referer: admins, form: url.Values{"csrf_token": {csrfAdmin}}},
+		{file: "api-admins-list.json", method: "GET", route: apiAdmins, bearer: EventAdminToken},
+		{file: "api-admins-create.json", method: "POST", route: apiAdmins, bearer: EventAdminToken,
+			json: `{"integration_id":"` + EventIntegrationID + `","group":"eng","min_access_level":40}`},
+		{file: "api-admin-delete.json", method: "DELETE", route: apiAdmins + "/{rule}", bearer: EventAdminToken},
 	}
 	files := map[string][]byte{}
 	for i, r := range reqs {
@@ -301,7 +325,7 @@ func EventFiles() (map[string][]byte, error) {
 }
 
 func fill(route string) string {
-	return strings.NewReplacer("{org}", EventOrg, "{id}", EventIntegrationID).Replace(route)
+	return strings.NewReplacer("{org}", EventOrg, "{id}", EventIntegrationID, "{rule}", EventAdminRuleID).Replace(route)
 }
 
 func (r request) event() Event {
@@ -380,6 +404,9 @@ func (r request) event() Event {
 		}
 		if strings.Contains(r.route, "{id}") {
 			ev.PathParameters["id"] = EventIntegrationID
+		}
+		if strings.Contains(r.route, "{rule}") {
+			ev.PathParameters["rule"] = EventAdminRuleID
 		}
 	}
 	switch {

@@ -54,6 +54,13 @@ var seeded = map[string]expect{
 	"api-integration-delete.json":  {Status: 204},
 	"api-integration-audit.json":   {Status: 200, JSON: true},
 
+	"admins-page.json":            {Status: 200, HTML: true, Body: []string{"GitLab user @" + EventUsername, EventIntegrationName}},
+	"admin-rule-create-form.json": {Status: 303, Location: "/orgs/acme/settings/admins?added="},
+	"admin-rule-delete-form.json": {Status: 303, Location: "/orgs/acme/settings/admins?removed=1"},
+	"api-admins-list.json":        {Status: 200, JSON: true, Body: []string{`"id":"` + EventAdminRuleID + `"`, `"username":"` + EventUsername + `"`}},
+	"api-admins-create.json":      {Status: 201, JSON: true, Body: []string{`"group":"eng"`, `"min_access_level":40`, `"username":null`}},
+	"api-admin-delete.json":       {Status: 204},
+
 	"login.json": {Status: 302, Location: EventGitLabURL + "/oauth/authorize?", SetCookie: []string{"__Host-forgelink_state"}},
 	// The state cookie was sealed at EventTime and has expired since: the clear 400 page,
 	// and the cookie is cleared (single use). TestEventCallbackAtEventTime replays it while
@@ -84,6 +91,13 @@ var empty = map[string]expect{
 	"api-integration-update.json":  {Status: 401, JSON: true, Body: []string{`"code":`}},
 	"api-integration-delete.json":  {Status: 401, JSON: true, Body: []string{`"code":`}},
 	"api-integration-audit.json":   {Status: 401, JSON: true, Body: []string{`"code":`}},
+
+	"admins-page.json":            {Status: 401, HTML: true},
+	"admin-rule-create-form.json": {Status: 401, HTML: true},
+	"admin-rule-delete-form.json": {Status: 401, HTML: true},
+	"api-admins-list.json":        {Status: 401, JSON: true, Body: []string{`"code":`}},
+	"api-admins-create.json":      {Status: 401, JSON: true, Body: []string{`"code":`}},
+	"api-admin-delete.json":       {Status: 401, JSON: true, Body: []string{`"code":`}},
 
 	"login.json": {Status: 404, HTML: true},
 	// An empty store knows no integration: the login link's "not valid" page, state cleared.

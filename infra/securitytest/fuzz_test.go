@@ -49,6 +49,9 @@ func (stubGitLab) Exchange(_ context.Context, _ forgelink.Integration, _, _, cod
 func (stubGitLab) User(context.Context, forgelink.Integration, string) (forgelink.GitLabUser, error) {
 	return forgelink.GitLabUser{ID: 7, Username: "alice", State: "active"}, nil
 }
+func (stubGitLab) GroupAccessLevel(context.Context, forgelink.Integration, string, string, int64) (int, error) {
+	return 0, nil
+}
 func (stubGitLab) CheckCredentials(_ context.Context, _ forgelink.Integration, _, secret, _ string) error {
 	if strings.HasPrefix(secret, "wrong") {
 		return forgelink.Invalid(map[string]string{"client_secret": "wrong"})

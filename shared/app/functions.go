@@ -18,12 +18,14 @@ func Integrations(d Deps) (http.Handler, error) {
 		Sessions:     service.NewSessions(sd),
 		Tokens:       service.NewTokens(sd),
 		Audit:        service.NewAudit(sd),
+		AdminRules:   service.NewAdminRules(sd),
 	}), nil
 }
 
 func integrations(wo web.Options, all service.All) http.Handler {
 	return web.Integrations(wo, web.IntegrationsServices{
 		Integrations: all.Integrations, Sessions: all.Sessions, Tokens: all.Tokens, Audit: all.Audit,
+		AdminRules: all.AdminRules,
 	})
 }
 

@@ -22,37 +22,60 @@ type integrationItem struct {
 	key
 	Type string `dynamodbav:"type"` // "integration"
 	integrationAttrs
+	// AllowedGroups stands in for integrationAttrs.AllowedGroups: a list of maps, written
+	// even when empty so that UpdateIntegration always has a value to set.
+	AllowedGroups []groupRuleItem `dynamodbav:"allowed_groups"`
+}
+
+// groupRuleItem is a forgelink.GroupRule, an element of allowed_groups.
+type groupRuleItem struct {
+	Path           string `dynamodbav:"path"`
+	MinAccessLevel int    `dynamodbav:"min_access_level"`
 }
 
 // integrationAttrs has the fields of forgelink.Integration.
 type integrationAttrs struct {
-	Org             string           `dynamodbav:"org"`
-	ID              string           `dynamodbav:"id"`
-	Platform        string           `dynamodbav:"platform"`
-	Name            string           `dynamodbav:"name"`
-	URL             string           `dynamodbav:"url"`
-	ClientID        string           `dynamodbav:"client_id"`
-	SecretARN       string           `dynamodbav:"secret_arn"`
-	SecretVersion   string           `dynamodbav:"secret_version"`
-	SecretUpdatedAt time.Time        `dynamodbav:"secret_updated_at"`
-	CABundle        string           `dynamodbav:"ca_bundle"`
-	Status          forgelink.Status `dynamodbav:"status"`
-	Version         int64            `dynamodbav:"version"`
-	CreatedAt       time.Time        `dynamodbav:"created_at"`
-	UpdatedAt       time.Time        `dynamodbav:"updated_at"`
+	Org             string                `dynamodbav:"org"`
+	ID              string                `dynamodbav:"id"`
+	Platform        string                `dynamodbav:"platform"`
+	Name            string                `dynamodbav:"name"`
+	URL             string                `dynamodbav:"url"`
+	ClientID        string                `dynamodbav:"client_id"`
+	SecretARN       string                `dynamodbav:"secret_arn"`
+	SecretVersion   string                `dynamodbav:"secret_version"`
+	SecretUpdatedAt time.Time             `dynamodbav:"secret_updated_at"`
+	CABundle        string                `dynamodbav:"ca_bundle"`
+	Status          forgelink.Status      `dynamodbav:"status"`
+	Version         int64                 `dynamodbav:"version"`
+	CreatedAt       time.Time             `dynamodbav:"created_at"`
+	UpdatedAt       time.Time             `dynamodbav:"updated_at"`
+	AllowedGroups   []forgelink.GroupRule `dynamodbav:"-"`
+	VerifiedAt      time.Time             `dynamodbav:"verified_at"`
+	LastSignInAt    time.Time             `dynamodbav:"last_sign_in_at"`
 }
 
 // integrationMutable are the attributes UpdateIntegration sets, so identity, URL and
-// creation time cannot be changed by a careless caller.
+// creation time cannot be changed by a careless caller. verified_at and last_sign_in_at
+// are not among them: only TouchIntegration sets those, so an admin's edit based on an
+// older read never turns them back.
 var integrationMutable = []string{"name", "client_id", "secret_arn", "secret_version", "secret_updated_at",
-	"ca_bundle", "status", "version", "updated_at"}
+	"ca_bundle", "status", "allowed_groups", "version", "updated_at"}
 
 func newIntegrationItem(in forgelink.Integration) integrationItem {
-	return integrationItem{key{orgPK(in.Org), integrationSK(in.ID)}, "integration", integrationAttrs(in)}
+	groups := make([]groupRuleItem, 0, len(in.AllowedGroups))
+	for _, g := range in.AllowedGroups {
+		groups = append(groups, groupRuleItem(g))
+	}
+	return integrationItem{key{orgPK(in.Org), integrationSK(in.ID)}, "integration", integrationAttrs(in), groups}
 }
 
 func (it integrationItem) domain() forgelink.Integration {
-	return forgelink.Integration(it.integrationAttrs)
+	in := forgelink.Integration(it.integrationAttrs)
+	in.AllowedGroups = nil // the item's list is the one that counts
+	for _, g := range it.AllowedGroups {
+		in.AllowedGroups = append(in.AllowedGroups, forgelink.GroupRule(g))
+	}
+	return in
 }
 
 // urlClaimItem, at ORG#{org}/URL#{sha256 of the URL}, makes "one integration per GitLab
@@ -81,6 +104,7 @@ func (st *Store) CreateIntegration(ctx context.Context, in forgelink.Integration
 	}
 	// Return the times as GetIntegration will read them.
 	in.CreatedAt, in.UpdatedAt, in.SecretUpdatedAt = utc(in.CreatedAt), utc(in.UpdatedAt), utc(in.SecretUpdatedAt)
+	in.VerifiedAt, in.LastSignInAt = utc(in.VerifiedAt), utc(in.LastSignInAt)
 	item := newIntegrationItem(in)
 	claim := urlClaimItem{key{orgPK(in.Org), urlSK(in.URL)}, "url", in.ID}
 	err := st.createAll(ctx, item, claim)

@@ -71,13 +71,28 @@ func TestItemCodec(t *testing.T) {
 	t.Run("integration", codecCase[forgelink.Integration]{
 		domain: forgelink.Integration{Org: "acme", ID: "i1", Platform: "gitlab", Name: "GL", URL: "https://g.example.com",
 			ClientID: "cid", SecretARN: "arn:s", SecretVersion: "v1", SecretUpdatedAt: t1, CABundle: "PEM",
-			Status: forgelink.StatusActive, Version: 7, CreatedAt: t0, UpdatedAt: t1},
+			Status: forgelink.StatusActive, Version: 7, CreatedAt: t0, UpdatedAt: t1,
+			AllowedGroups: []forgelink.GroupRule{{Path: "eng/platform", MinAccessLevel: 30}, {Path: "ops", MinAccessLevel: 10}},
+			VerifiedAt:    t1, LastSignInAt: t0},
 		item: func(in forgelink.Integration) any { return newIntegrationItem(in) },
 		read: readAs[integrationItem],
 		want: map[string]types.AttributeValue{"PK": s("ORG#acme"), "SK": s("INTEGRATION#i1"), "type": s("integration"),
 			"org": s("acme"), "id": s("i1"), "platform": s("gitlab"), "name": s("GL"), "url": s("https://g.example.com"),
 			"client_id": s("cid"), "secret_arn": s("arn:s"), "secret_version": s("v1"), "secret_updated_at": s(t1S),
-			"ca_bundle": s("PEM"), "status": s("active"), "version": n("7"), "created_at": s(t0S), "updated_at": s(t1S)},
+			"ca_bundle": s("PEM"), "status": s("active"), "version": n("7"), "created_at": s(t0S), "updated_at": s(t1S),
+			"allowed_groups": &types.AttributeValueMemberL{Value: []types.AttributeValue{
+				&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"path": s("eng/platform"), "min_access_level": n("30")}},
+				&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"path": s("ops"), "min_access_level": n("10")}},
+			}},
+			"verified_at": s(t1S), "last_sign_in_at": s(t0S)},
+	}.run)
+	t.Run("admin rule", codecCase[forgelink.AdminRule]{
+		domain: forgelink.AdminRule{Org: "acme", ID: "r1", IntegrationID: "i1", Group: "eng", MinAccessLevel: 40, CreatedAt: t0},
+		item:   func(r forgelink.AdminRule) any { return newAdminRuleItem(r) },
+		read:   readAs[adminRuleItem],
+		want: map[string]types.AttributeValue{"PK": s("ORG#acme"), "SK": s("ADMINRULE#r1"), "type": s("adminrule"),
+			"org": s("acme"), "id": s("r1"), "integration_id": s("i1"), "username": s(""), "group": s("eng"),
+			"min_access_level": n("40"), "created_at": s(t0S)},
 	}.run)
 	t.Run("member", codecCase[forgelink.Member]{
 		domain: forgelink.Member{Org: "acme", IntegrationID: "i1", User: user, FirstSeenAt: t0, LastSeenAt: t1},
@@ -152,6 +167,17 @@ func TestItemCodecEdges(t *testing.T) {
 			"name": &types.AttributeValueMemberNULL{Value: true}})
 		if err != nil || o != (forgelink.Org{Slug: "acme"}) {
 			t.Errorf("read %+v, %v", o, err)
+		}
+	})
+	t.Run("integration without allowed groups", func(t *testing.T) {
+		got, err := marshal(newIntegrationItem(forgelink.Integration{Org: "acme", ID: "i1"}))
+		if err != nil || !reflect.DeepEqual(got["allowed_groups"], &types.AttributeValueMemberL{Value: []types.AttributeValue{}}) {
+			t.Errorf("allowed_groups = %#v, %v; want an empty list (UpdateIntegration sets it)", got["allowed_groups"], err)
+		}
+		// Items written before allowed_groups existed read as "no restriction".
+		in, err := readAs[integrationItem](map[string]types.AttributeValue{"id": s("i1")})
+		if err != nil || in.AllowedGroups != nil || !in.VerifiedAt.IsZero() {
+			t.Errorf("old item read as %+v, %v", in, err)
 		}
 	})
 	t.Run("malformed time", func(t *testing.T) {

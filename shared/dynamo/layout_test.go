@@ -59,7 +59,11 @@ func TestItemLayout(t *testing.T) {
 	in, err := st.CreateIntegration(ctx, forgelink.Integration{Org: "acme", ID: "int1", Platform: "gitlab", URL: "https://gitlab.example.com", Status: forgelink.StatusPending})
 	must(t, err)
 	in.ClientID, in.SecretARN, in.SecretVersion, in.Status = "app", ref.ARN, ref.Version, forgelink.StatusActive
+	in.AllowedGroups = []forgelink.GroupRule{{Path: "eng/platform", MinAccessLevel: 30}}
 	_, err = st.UpdateIntegration(ctx, in)
+	must(t, err)
+	must(t, st.TouchIntegration(ctx, "acme", "int1", now, now))
+	rule, err := st.CreateAdminRule(ctx, forgelink.AdminRule{Org: "acme", IntegrationID: "int1", Username: "alice"})
 	must(t, err)
 	must(t, st.PutMember(ctx, forgelink.Member{Org: "acme", IntegrationID: "int1", User: forgelink.GitLabUser{ID: 42, Username: "alice"}}))
 	must(t, st.CreateAdminToken(ctx, forgelink.AdminToken{Hash: "tokhash", Org: "acme"}))
@@ -79,14 +83,14 @@ func TestItemLayout(t *testing.T) {
 	for _, k := range []string{
 		"ORG#acme META", "ORG#acme INTEGRATION#int1", "ORG#acme MEMBER#int1#42", "ORG#acme TOKEN#tokhash",
 		"TOKEN#tokhash META", "SESSION#sesshash META", "ADMINLINK#linkhash META",
-		"ORG#acme URL#" + sha256Hex("https://gitlab.example.com"),
+		"ORG#acme URL#" + sha256Hex("https://gitlab.example.com"), "ORG#acme ADMINRULE#" + rule.ID,
 	} {
 		if keys[k] == nil {
 			t.Errorf("no item %q; have %v", k, mapKeys(keys))
 		}
 	}
-	if len(items) != 9 {
-		t.Errorf("%d items, want 9 (the 8 above and one audit record): %v", len(items), mapKeys(keys))
+	if len(items) != 10 {
+		t.Errorf("%d items, want 10 (the 9 above and one audit record): %v", len(items), mapKeys(keys))
 	}
 	for _, k := range []string{"SESSION#sesshash META", "ADMINLINK#linkhash META"} {
 		if _, ok := keys[k]["expires_at"].(float64); !ok {
@@ -99,6 +103,9 @@ func TestItemLayout(t *testing.T) {
 	if got, want := keys["ORG#acme INTEGRATION#int1"]["created_at"], now.Format(time.RFC3339Nano); got != want {
 		t.Errorf("integration created_at = %#v, want %q (RFC 3339 with nanoseconds, UTC)", got, want)
 	}
+	if got := keys["ORG#acme INTEGRATION#int1"]["verified_at"]; got != now.Format(time.RFC3339Nano) {
+		t.Errorf("integration verified_at = %#v", got)
+	}
 
 	checkAttrTypes(t, items)
 }
@@ -109,8 +116,9 @@ func checkAttrTypes(t *testing.T, items []map[string]any) {
 	t.Helper()
 	want := map[string]string{
 		"org": "PK:S SK:S created_at:S name:S slug:S type:S",
-		"integration": "PK:S SK:S ca_bundle:S client_id:S created_at:S id:S name:S org:S platform:S " +
-			"secret_arn:S secret_updated_at:S secret_version:S status:S type:S updated_at:S url:S version:N",
+		"integration": "PK:S SK:S allowed_groups:L[M{min_access_level:N path:S}] ca_bundle:S client_id:S created_at:S id:S " +
+			"last_sign_in_at:S name:S org:S platform:S secret_arn:S secret_updated_at:S secret_version:S status:S type:S " +
+			"updated_at:S url:S verified_at:S version:N",
 		"url": "PK:S SK:S integration_id:S type:S",
 		"member": "PK:S SK:S first_seen_at:S integration_id:S last_seen_at:S org:S type:S " +
 			"user:M{avatar_url:S email:S id:N name:S state:S username:S}",
@@ -120,6 +128,7 @@ func checkAttrTypes(t *testing.T, items []map[string]any) {
 			"org:S type:S user:M{avatar_url:S email:S id:N name:S state:S username:S}",
 		"adminlink": "PK:S SK:S created_at:S expires:S expires_at:N hash:S org:S type:S",
 		"audit":     "PK:S SK:S action:S actor:S detail:S id:S integration_id:S org:S time:S type:S",
+		"adminrule": "PK:S SK:S created_at:S group:S id:S integration_id:S min_access_level:N org:S type:S username:S",
 	}
 	got := map[string]string{}
 	for _, it := range items {
@@ -148,11 +157,25 @@ func attrTypes(item map[string]any) string {
 			names[i] += ":N"
 		case map[string]any:
 			names[i] += ":M{" + attrTypes(v) + "}"
+		case []any:
+			names[i] += ":L" + listTypes(v)
 		default:
 			names[i] += fmt.Sprintf(":%T", v)
 		}
 	}
 	return strings.Join(names, " ")
+}
+
+// listTypes describes a list's elements by their distinct types: "[M{…}]".
+func listTypes(list []any) string {
+	var seen []string
+	for _, v := range list {
+		d := strings.TrimPrefix(attrTypes(map[string]any{"": v}), ":")
+		if !slices.Contains(seen, d) {
+			seen = append(seen, d)
+		}
+	}
+	return "[" + strings.Join(seen, " ") + "]"
 }
 
 // TestUnavailable checks that throttling, 5xx and connection failures become EUNAVAILABLE

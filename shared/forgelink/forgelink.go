@@ -56,6 +56,12 @@ type Integration struct {
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// AllowedGroups restricts sign-in (empty: every active user of the GitLab); see
+	// access.go. VerifiedAt (last successful test or sign-in) and LastSignInAt are set by
+	// Store.TouchIntegration, never by UpdateIntegration.
+	AllowedGroups []GroupRule
+	VerifiedAt    time.Time
+	LastSignInAt  time.Time
 }
 
 // Host returns the host[:port] of the integration's GitLab URL, for display.
@@ -193,6 +199,8 @@ type AuditRecord struct {
 // (already exists, version mismatch, duplicate URL), EUNAVAILABLE when the backend is down
 // or throttling.
 type Store interface {
+	AdminRuleStore
+
 	CreateOrg(ctx context.Context, org Org) error
 	GetOrg(ctx context.Context, slug string) (Org, error)
 

@@ -20,7 +20,8 @@ var (
 	// ErrInsufficientScope: GitLab refused a call because the token lacks a scope
 	// (insufficient_scope), e.g. group reads without api. A setup problem: an admin must
 	// add the scope to the GitLab application; signing in again does not help.
-	ErrInsufficientScope = errors.New("gitlab: the token lacks a needed scope")
+	// It is forgelink.ErrInsufficientScope, so the service layer can test for it.
+	ErrInsufficientScope = forgelink.ErrInsufficientScope
 	// ErrTokenRejected: GitLab did not accept the access token it just issued (expired,
 	// revoked). Signing in again may help.
 	ErrTokenRejected = errors.New("gitlab: GitLab did not accept the token")

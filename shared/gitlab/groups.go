@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/forgelink/forgelink/shared/forgelink"
 )
@@ -17,32 +16,10 @@ import (
 // 10 Guest, 15 Planner, 20 Reporter, 30 Developer, 40 Maintainer, 50 Owner, 60 Admin).
 const MaxAccessLevel = 100
 
-// Bounds on a group's full path, GitLab's own: 20 levels of subgroups, 255 bytes a level.
-const (
-	maxGroupDepth   = 20
-	maxGroupSegment = 255
-)
-
 // ValidGroupPath reports whether s can be the full path of a GitLab group ("eng",
-// "eng/platform"): 1 to 20 segments separated by single slashes, each 1 to 255 letters,
-// digits, '_', '-' and '.', not starting with '-' and not "." or "..".
-func ValidGroupPath(s string) bool {
-	segs := strings.Split(s, "/")
-	if len(segs) > maxGroupDepth {
-		return false
-	}
-	for _, seg := range segs {
-		if seg == "" || seg == "." || seg == ".." || len(seg) > maxGroupSegment || seg[0] == '-' {
-			return false
-		}
-		for i := 0; i < len(seg); i++ {
-			if !isPathChar(seg[i]) {
-				return false
-			}
-		}
-	}
-	return true
-}
+// "eng/platform"); the rule lives in shared/forgelink, which the service layer validates
+// admin input with.
+func ValidGroupPath(s string) bool { return forgelink.ValidGroupPath(s) }
 
 // GroupAccessLevel returns the access level the user userID has in the group with full
 // path group, inherited memberships included (GET /api/v4/groups/:id/members/all/:user_id

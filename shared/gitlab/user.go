@@ -22,11 +22,11 @@ import (
 // character boundary, an avatar URL that is too long or not http(s) is dropped (a cut URL
 // points elsewhere). web_url and the rest of the profile are not kept at all.
 const (
-	MaxUsernameLength  = 255  // bytes; GitLab's limit on namespace paths
-	MaxNameLength      = 255  // characters (runes); GitLab's limit on user names
-	MaxEmailLength     = 255  // bytes; GitLab's column, one more than RFC 5321's 254
-	MaxAvatarURLLength = 2048 // bytes
-	MaxStateLength     = 32   // bytes; GitLab's states are short words (active, blocked, …)
+	MaxUsernameLength  = forgelink.MaxUsernameLength // bytes; GitLab's limit on namespace paths
+	MaxNameLength      = 255                         // characters (runes); GitLab's limit on user names
+	MaxEmailLength     = 255                         // bytes; GitLab's column, one more than RFC 5321's 254
+	MaxAvatarURLLength = 2048                        // bytes
+	MaxStateLength     = 32                          // bytes; GitLab's states are short words (active, blocked, …)
 )
 
 // ProfileError says which field of a GitLab profile was refused, and why (for the logs;
@@ -106,27 +106,10 @@ func decodeUser(body []byte) (forgelink.GitLabUser, error) {
 	}, nil
 }
 
-// ValidUsername reports whether s can be a GitLab username: 1 to 255 letters, digits,
-// '_', '-' and '.', not starting with '-'. GitLab's newer rules (no leading or trailing
-// special character, none twice in a row, no .git/.atom ending) are not applied: older
-// accounts predate them and still sign in. Usernames are shown in pages and audit
-// records, so nothing else gets through.
-func ValidUsername(s string) bool {
-	if s == "" || len(s) > MaxUsernameLength || s[0] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isPathChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// isPathChar reports whether c may appear in a GitLab username or path segment.
-func isPathChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
-}
+// ValidUsername reports whether s can be a GitLab username (1 to 255 letters, digits,
+// '_', '-' and '.', not starting with '-'); the rule lives in shared/forgelink, which the
+// service layer validates admin input with.
+func ValidUsername(s string) bool { return forgelink.ValidUsername(s) }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
 

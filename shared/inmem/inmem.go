@@ -29,7 +29,8 @@ type Store struct {
 	sessions     map[string]forgelink.Session
 	tokens       map[string]forgelink.AdminToken // hash → token (hashes are global, like the pointer item)
 	links        map[string]forgelink.AdminLink
-	audit        map[string][]forgelink.AuditRecord // org → records, any order
+	audit        map[string][]forgelink.AuditRecord        // org → records, any order
+	adminRules   map[string]map[string]forgelink.AdminRule // org → id → rule
 
 	secrets map[string]*secret // name → secret
 }
@@ -60,6 +61,7 @@ func New(now func() time.Time) *Store {
 		tokens:       map[string]forgelink.AdminToken{},
 		links:        map[string]forgelink.AdminLink{},
 		audit:        map[string][]forgelink.AuditRecord{},
+		adminRules:   map[string]map[string]forgelink.AdminRule{},
 		secrets:      map[string]*secret{},
 	}
 }
@@ -126,7 +128,7 @@ func (s *Store) CreateIntegration(ctx context.Context, in forgelink.Integration)
 	}
 	s.integrations[in.Org][in.ID] = in
 	s.urls[in.Org][in.URL] = in.ID
-	return in, nil
+	return detached(in), nil
 }
 
 func (s *Store) GetIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
@@ -136,7 +138,7 @@ func (s *Store) GetIntegration(ctx context.Context, org, id string) (forgelink.I
 	if !ok {
 		return forgelink.Integration{}, errIntegrationNotFound
 	}
-	return in, nil
+	return detached(in), nil
 }
 
 var errIntegrationNotFound = forgelink.Errorf(forgelink.ENOTFOUND, "integration not found")
@@ -147,7 +149,7 @@ func (s *Store) ListIntegrations(ctx context.Context, org string) ([]forgelink.I
 	defer s.mu.Unlock()
 	out := make([]forgelink.Integration, 0, len(s.integrations[org]))
 	for _, in := range s.integrations[org] {
-		out = append(out, in)
+		out = append(out, detached(in))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
@@ -174,11 +176,12 @@ func (s *Store) UpdateIntegration(ctx context.Context, in forgelink.Integration)
 	next.SecretUpdatedAt = in.SecretUpdatedAt
 	next.CABundle = in.CABundle
 	next.Status = in.Status
+	next.AllowedGroups = in.AllowedGroups
 	next.Version = old.Version + 1
 	next.UpdatedAt = s.now()
 	next = normaliseIntegration(next)
 	s.integrations[in.Org][in.ID] = next
-	return next, nil
+	return detached(next), nil
 }
 
 var (
@@ -205,6 +208,9 @@ func normaliseIntegration(in forgelink.Integration) forgelink.Integration {
 	in.CreatedAt = utc(in.CreatedAt)
 	in.UpdatedAt = utc(in.UpdatedAt)
 	in.SecretUpdatedAt = utc(in.SecretUpdatedAt)
+	in.VerifiedAt = utc(in.VerifiedAt)
+	in.LastSignInAt = utc(in.LastSignInAt)
+	in.AllowedGroups = copyGroups(in.AllowedGroups)
 	return in
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -23,6 +24,9 @@ type IntegrationInput struct {
 	ClientID     *string
 	ClientSecret *string
 	CABundle     *string
+	// AllowedGroups, when given, replaces who may sign in (empty: everyone); at most
+	// MaxAllowedGroups, each a valid group path and level, no path twice.
+	AllowedGroups *[]forgelink.GroupRule
 	// Version, when non-zero, is the version the admin's change is based on (optimistic
 	// concurrency): a different stored version is ECONFLICT. Update only.
 	Version int64
@@ -130,6 +134,7 @@ func (s *Integrations) CreateIntegration(ctx context.Context, actor Actor, org s
 	}
 	clientID, secret, withCreds := checkCredentialFields(fields, in)
 	caBundle := s.checkCABundle(fields, in.CABundle)
+	groups := checkAllowedGroups(fields, in.AllowedGroups)
 	if len(fields) > 0 {
 		return forgelink.Integration{}, forgelink.Invalid(fields)
 	}
@@ -146,6 +151,7 @@ func (s *Integrations) CreateIntegration(ctx context.Context, actor Actor, org s
 	item, err := s.store.CreateIntegration(ctx, forgelink.Integration{
 		Org: org, ID: newID(), Platform: forgelink.PlatformGitLab, Name: name, URL: normURL,
 		CABundle: caBundle, Status: forgelink.StatusPending, CreatedAt: now, UpdatedAt: now,
+		AllowedGroups: groups,
 	})
 	if forgelink.ErrorCode(err) == forgelink.ECONFLICT {
 		return forgelink.Integration{}, &forgelink.Error{Code: forgelink.ECONFLICT, Message: DuplicateURLMessage,
@@ -225,13 +231,19 @@ func (s *Integrations) UpdateIntegration(ctx context.Context, actor Actor, org, 
 			changed = append(changed, map[bool]string{true: "ca_bundle removed", false: "ca_bundle"}[ca == ""])
 		}
 	}
+	if in.AllowedGroups != nil {
+		if groups := checkAllowedGroups(fields, in.AllowedGroups); !slices.Equal(groups, cur.AllowedGroups) {
+			next.AllowedGroups = groups
+			changed = append(changed, "who may sign in ("+describeAllowedGroups(groups)+")")
+		}
+	}
 	clientID, secret, withCreds := checkCredentialFields(fields, in)
 	if len(fields) > 0 {
 		return forgelink.Integration{}, forgelink.Invalid(fields)
 	}
-	if !withCreds && in.Name == nil && in.CABundle == nil {
+	if !withCreds && in.Name == nil && in.CABundle == nil && in.AllowedGroups == nil {
 		return forgelink.Integration{}, forgelink.Errorf(forgelink.EINVALID,
-			"Nothing to change: send client_id and client_secret, name, or ca_bundle.")
+			"Nothing to change: send client_id and client_secret, name, ca_bundle or allowed_groups.")
 	}
 	if err := s.writes.allow(org); err != nil {
 		return forgelink.Integration{}, err
@@ -384,6 +396,7 @@ func (s *Integrations) DeleteIntegrationAt(ctx context.Context, actor Actor, org
 			"org", org, "integration", id, "error", err.Error())
 	}
 	s.audit(dctx, actor, forgelink.AuditIntegrationDeleted, id, describe(cur))
+	s.dropAdminRulesOf(dctx, actor, org, id)
 	return nil
 }
 

@@ -1,5 +1,5 @@
 // Package service holds forgelink's business rules, one type per noun: Integrations,
-// SignIn, Sessions, SetupLinks, Tokens, Orgs and Audit. The HTML pages and the JSON API
+// SignIn, Sessions, SetupLinks, Tokens, Orgs, AdminRules and Audit. The HTML pages and the JSON API
 // both call them; neither has rules of its own. Each Lambda function builds only the
 // nouns it serves, so its binary links only their code.
 package service
@@ -19,6 +19,7 @@ type GitLab interface {
 	Exchange(ctx context.Context, in forgelink.Integration, secret, redirectURL, code, verifier string) (accessToken string, err error)
 	User(ctx context.Context, in forgelink.Integration, accessToken string) (forgelink.GitLabUser, error)
 	CheckCredentials(ctx context.Context, in forgelink.Integration, clientID, secret, redirectURL string) error
+	GroupAccessLevel(ctx context.Context, in forgelink.Integration, accessToken, group string, userID int64) (int, error)
 }
 
 // URLPolicy validates what admins say about GitLab servers (implemented by
@@ -97,6 +98,7 @@ type All struct {
 	Sessions     *Sessions
 	SignIn       *SignIn
 	Integrations *Integrations
+	AdminRules   *AdminRules
 	Audit        *Audit
 }
 
@@ -112,6 +114,7 @@ func NewAll(d Deps) All {
 		Sessions:     NewSessions(d),
 		SignIn:       NewSignIn(d),
 		Integrations: NewIntegrations(d),
+		AdminRules:   NewAdminRules(d),
 		Audit:        NewAudit(d),
 	}
 }

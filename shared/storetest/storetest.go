@@ -40,6 +40,8 @@ func Run(t *testing.T, open Open) {
 		{"AdminLinks", testAdminLinks},
 		{"AdminLinkConcurrentConsume", testAdminLinkConcurrentConsume},
 		{"Audit", testAudit},
+		{"AdminRules", testAdminRules},
+		{"IntegrationAccessFields", testIntegrationAccessFields},
 		{"Secrets", testSecrets},
 	}
 	for _, tc := range tests {

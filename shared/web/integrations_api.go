@@ -29,6 +29,10 @@ type integrationJSON struct {
 	Version         int64   `json:"version"`
 	CreatedAt       string  `json:"created_at"`
 	UpdatedAt       string  `json:"updated_at"`
+	// Who may sign in (always an array) and the integration's health (null before).
+	AllowedGroups []groupRuleJSON `json:"allowed_groups"`
+	VerifiedAt    *string         `json:"verified_at"`
+	LastSignInAt  *string         `json:"last_sign_in_at"`
 }
 
 func toJSON(base string, in forgelink.Integration) integrationJSON {
@@ -46,6 +50,9 @@ func toJSON(base string, in forgelink.Integration) integrationJSON {
 		Version:         in.Version,
 		CreatedAt:       rfc3339(in.CreatedAt),
 		UpdatedAt:       rfc3339(in.UpdatedAt),
+		AllowedGroups:   groupRulesJSON(in.AllowedGroups),
+		VerifiedAt:      optionalTime(in.VerifiedAt),
+		LastSignInAt:    optionalTime(in.LastSignInAt),
 	}
 	if in.ClientID != "" {
 		out.ClientID = &in.ClientID
@@ -68,12 +75,15 @@ type integrationRequest struct {
 	ClientSecret *string `json:"client_secret"`
 	CABundle     *string `json:"ca_bundle"`
 	Version      *int64  `json:"version"`
+	// AllowedGroups null or absent: not sent; [] clears the restriction.
+	AllowedGroups *[]groupRuleRequest `json:"allowed_groups"`
 }
 
 func (q integrationRequest) input() service.IntegrationInput {
 	in := service.IntegrationInput{
 		Platform: q.Platform, URL: q.URL, Name: q.Name,
 		ClientID: q.ClientID, ClientSecret: q.ClientSecret, CABundle: q.CABundle,
+		AllowedGroups: groupRulesInput(q.AllowedGroups),
 	}
 	if q.Version != nil {
 		in.Version = *q.Version

@@ -20,6 +20,12 @@ var formLabels = []struct{ field, label string }{
 	{"client_id", "Application ID"},
 	{"client_secret", "Secret"},
 	{"ca_bundle", "CA bundle"},
+	{"allowed_groups", "Who may sign in"},
+	// The Admins page.
+	{"integration_id", "Integration"},
+	{"username", "GitLab username"},
+	{"group", "Group path"},
+	{"min_access_level", "Access level"},
 }
 
 // summarize lists the field errors in form order. A message shared by several fields
@@ -174,10 +180,13 @@ type integrationEditPage struct {
 	Name     string
 	CABundle string
 	Version  int64
-	Errors   map[string]string
-	Summary  []fieldError
-	Message  string
-	Audit    []forgelink.AuditRecord
+	// Who may sign in: one row per allowed group plus empty rows to add more.
+	Groups  []groupRow
+	Levels  []levelOption
+	Errors  map[string]string
+	Summary []fieldError
+	Message string
+	Audit   []forgelink.AuditRecord
 }
 
 func (s *integrationsServer) editPage(r *http.Request, sid string, in forgelink.Integration) integrationEditPage {
@@ -200,6 +209,8 @@ func (s *integrationsServer) editPage(r *http.Request, sid string, in forgelink.
 		Name:          in.Name,
 		CABundle:      in.CABundle,
 		Version:       in.Version,
+		Groups:        groupRows(in.AllowedGroups),
+		Levels:        levelOptions(),
 		Errors:        map[string]string{},
 	}
 	if page.Pending {
@@ -252,6 +263,10 @@ func (s *integrationsServer) handleSaveIntegrationForm() http.Handler {
 		if !keep {
 			input.ClientID, input.ClientSecret = &clientID, &secret
 		}
+		groups, sent := postedGroups(r)
+		if sent {
+			input.AllowedGroups = &groups
+		}
 		in, err := s.integrations.UpdateIntegration(r.Context(), actor, actor.Org, cur.ID, input, s.base(r))
 		if err != nil {
 			switch forgelink.ErrorCode(err) {
@@ -259,6 +274,9 @@ func (s *integrationsServer) handleSaveIntegrationForm() http.Handler {
 				_, status := s.prepareFailure(w, r, err)
 				page := s.editPage(r, sid, cur)
 				page.ClientID, page.Name, page.CABundle = clientID, name, ca
+				if sent {
+					page.Groups = groupRows(groups)
+				}
 				if version != 0 {
 					page.Version = version
 				}

@@ -84,6 +84,14 @@ var integrationsRoutes = []route[*integrationsServer]{
 	{"PATCH", "/api/v1/orgs/{org}/integrations/{id}", (*integrationsServer).handleAPIUpdateIntegration},
 	{"DELETE", "/api/v1/orgs/{org}/integrations/{id}", (*integrationsServer).handleAPIDeleteIntegration},
 	{"GET", "/api/v1/orgs/{org}/integrations/{id}/audit", (*integrationsServer).handleAPIIntegrationAudit},
+
+	// Admin rules: page and API.
+	{"GET", "/orgs/{org}/settings/admins", (*integrationsServer).handleAdminsPage},
+	{"POST", "/orgs/{org}/settings/admins", (*integrationsServer).handleCreateAdminRuleForm},
+	{"POST", "/orgs/{org}/settings/admins/{rule}/delete", (*integrationsServer).handleDeleteAdminRuleForm},
+	{"GET", "/api/v1/orgs/{org}/admins", (*integrationsServer).handleAPIListAdminRules},
+	{"POST", "/api/v1/orgs/{org}/admins", (*integrationsServer).handleAPICreateAdminRule},
+	{"DELETE", "/api/v1/orgs/{org}/admins/{rule}", (*integrationsServer).handleAPIDeleteAdminRule},
 }
 
 var loginRoutes = []route[*loginServer]{

@@ -69,6 +69,7 @@ type IntegrationsServices struct {
 	Sessions     *service.Sessions
 	Tokens       *service.Tokens
 	Audit        *service.Audit
+	AdminRules   *service.AdminRules
 }
 
 type integrationsServer struct {
@@ -77,13 +78,14 @@ type integrationsServer struct {
 	sessions     *service.Sessions
 	tokens       *service.Tokens
 	audit        *service.Audit
+	adminRules   *service.AdminRules
 }
 
 // Integrations is the handler of the integrations function: the admin pages and the
 // admin JSON API.
 func Integrations(o Options, svc IntegrationsServices) http.Handler {
 	s := &integrationsServer{site: newSite(o), integrations: svc.Integrations,
-		sessions: svc.Sessions, tokens: svc.Tokens, audit: svc.Audit}
+		sessions: svc.Sessions, tokens: svc.Tokens, audit: svc.Audit, adminRules: svc.AdminRules}
 	return serve(s.site, s, integrationsRoutes)
 }
 
