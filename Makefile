@@ -54,7 +54,7 @@ build:
 	@rmdir build/.out
 
 run:
-	$(GO) run ./infra/local
+	$(GO) run ./infra/cmd/forgelink-local
 
 # --- Tests ---------------------------------------------------------------------------------
 test: vet fmt-check cfn-lint unit bench-smoke fuzz-short

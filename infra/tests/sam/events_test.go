@@ -1,4 +1,4 @@
-package sam
+package sam_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/forgelink/forgelink/infra/testkit/sam"
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/lambdahttp"
@@ -39,28 +40,28 @@ type expect struct {
 var seeded = map[string]expect{
 	"healthz.json": {Status: 200, Body: []string{"ok"}},
 
-	"integrations-list.json":        {Status: 200, HTML: true, Body: []string{EventIntegrationName, "/orgs/acme/login/" + EventIntegrationID}},
+	"integrations-list.json":        {Status: 200, HTML: true, Body: []string{sam.EventIntegrationName, "/orgs/acme/login/" + sam.EventIntegrationID}},
 	"integrations-new.json":         {Status: 200, HTML: true, Body: []string{`name="csrf_token"`}},
 	"integrations-create-form.json": {Status: 303, Location: "/orgs/acme/settings/integrations/"},
-	"integration-page.json":         {Status: 200, HTML: true, Body: []string{EventBaseURL + "/orgs/acme/login/" + EventIntegrationID + "/callback"}},
-	"integration-save-form.json":    {Status: 303, Location: "/orgs/acme/settings/integrations?saved=" + EventIntegrationID},
+	"integration-page.json":         {Status: 200, HTML: true, Body: []string{sam.EventBaseURL + "/orgs/acme/login/" + sam.EventIntegrationID + "/callback"}},
+	"integration-save-form.json":    {Status: 303, Location: "/orgs/acme/settings/integrations?saved=" + sam.EventIntegrationID},
 	"integration-delete-form.json":  {Status: 303, Location: "/orgs/acme/settings/integrations?deleted=1"},
 
-	"api-integrations-list.json":   {Status: 200, JSON: true, Body: []string{`"id":"` + EventIntegrationID + `"`}},
-	"api-integrations-create.json": {Status: 201, JSON: true, Body: []string{`"status":"pending"`, `"callback_url":"` + EventBaseURL + `/orgs/acme/login/`}},
+	"api-integrations-list.json":   {Status: 200, JSON: true, Body: []string{`"id":"` + sam.EventIntegrationID + `"`}},
+	"api-integrations-create.json": {Status: 201, JSON: true, Body: []string{`"status":"pending"`, `"callback_url":"` + sam.EventBaseURL + `/orgs/acme/login/`}},
 	"api-integration-get.json":     {Status: 200, JSON: true, Body: []string{`"status":"active"`, `"client_secret_set":true`}},
-	"api-integration-update.json":  {Status: 200, JSON: true, Body: []string{`"name":"` + EventRenamed + `"`}},
+	"api-integration-update.json":  {Status: 200, JSON: true, Body: []string{`"name":"` + sam.EventRenamed + `"`}},
 	"api-integration-delete.json":  {Status: 204},
 	"api-integration-audit.json":   {Status: 200, JSON: true},
 
-	"login.json": {Status: 302, Location: EventGitLabURL + "/oauth/authorize?", SetCookie: []string{"__Host-forgelink_state"}},
+	"login.json": {Status: 302, Location: sam.EventGitLabURL + "/oauth/authorize?", SetCookie: []string{"__Host-forgelink_state"}},
 	// The state cookie was sealed at EventTime and has expired since: the clear 400 page,
 	// and the cookie is cleared (single use). TestEventCallbackAtEventTime replays it while
 	// it was valid.
 	"callback.json": {Status: 400, HTML: true, Body: []string{"expired"}, Cleared: []string{"__Host-forgelink_state"}},
 
-	"org-home.json":      {Status: 200, HTML: true, Body: []string{"@" + EventUsername, EventGitLabHost}},
-	"session.json":       {Status: 200, JSON: true, Body: []string{`"username":"` + EventUsername + `"`, `"integration_id":"` + EventIntegrationID + `"`}},
+	"org-home.json":      {Status: 200, HTML: true, Body: []string{"@" + sam.EventUsername, sam.EventGitLabHost}},
+	"session.json":       {Status: 200, JSON: true, Body: []string{`"username":"` + sam.EventUsername + `"`, `"integration_id":"` + sam.EventIntegrationID + `"`}},
 	"logout-form.json":   {Status: 303, Location: "/orgs/acme", Cleared: []string{"__Host-forgelink_session"}},
 	"admin-sign-in.json": {Status: 303, Location: "/orgs/acme/settings/integrations", SetCookie: []string{"__Host-forgelink_admin"}},
 }
@@ -98,7 +99,7 @@ var empty = map[string]expect{
 // loadEvents reads events/*.json.
 func loadEvents(t *testing.T) map[string][]byte {
 	t.Helper()
-	dir, err := EventsDir()
+	dir, err := sam.EventsDir()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func loadEvents(t *testing.T) map[string][]byte {
 		t.Fatal(err)
 	}
 	if len(paths) == 0 {
-		t.Fatal("no events/*.json; run go run ./infra/sam/genevents")
+		t.Fatal("no events/*.json; run go run ./infra/cmd/genevents")
 	}
 	out := map[string][]byte{}
 	for _, p := range paths {
@@ -133,7 +134,7 @@ func sortedNames(m map[string][]byte) []string {
 // the events' cookie key, and logs into logs.
 func newEventApp(t *testing.T, logs *bytes.Buffer, now func() time.Time) *app.App {
 	t.Helper()
-	env := EventEnv()
+	env := sam.EventEnv()
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -153,16 +154,16 @@ func newEventApp(t *testing.T, logs *bytes.Buffer, now func() time.Time) *app.Ap
 // match the seeded store and the fixed cookie key), and every route has an event.
 func TestEventsUpToDate(t *testing.T) {
 	files := loadEvents(t)
-	want, err := EventFiles()
+	want, err := sam.EventFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range sortedNames(want) {
 		got, ok := files[name]
 		if !ok {
-			t.Errorf("events/%s is missing; run go run ./infra/sam/genevents", name)
-		} else if !SameEvent(got, want[name]) {
-			t.Errorf("events/%s is stale; run go run ./infra/sam/genevents", name)
+			t.Errorf("events/%s is missing; run go run ./infra/cmd/genevents", name)
+		} else if !sam.SameEvent(got, want[name]) {
+			t.Errorf("events/%s is stale; run go run ./infra/cmd/genevents", name)
 		}
 	}
 	for name := range files {
@@ -220,7 +221,7 @@ func checkEventShape(t *testing.T, name string, ev events.APIGatewayV2HTTPReques
 		body = string(b)
 	}
 	if strings.Contains(strings.ToLower(body), "client_secret=") && !strings.Contains(body, "client_secret=&") && !strings.HasSuffix(body, "client_secret=") ||
-		strings.Contains(body, `"client_secret"`) || strings.Contains(body, EventClientSecret) {
+		strings.Contains(body, `"client_secret"`) || strings.Contains(body, sam.EventClientSecret) {
 		t.Errorf("events/%s carries a client secret: events never do (DESIGN.md)", name)
 	}
 }
@@ -253,10 +254,10 @@ func TestEventsThroughLambdaHandlers(t *testing.T) {
 			id := functionOf(t, tpl, raw)
 			var logs bytes.Buffer
 			a := newEventApp(t, &logs, nil)
-			if err := SeedEvents(context.Background(), a); err != nil {
+			if err := sam.SeedEvents(context.Background(), a); err != nil {
 				t.Fatal(err)
 			}
-			resp := invokeEvent(t, a, FunctionName(id), raw)
+			resp := invokeEvent(t, a, sam.FunctionName(id), raw)
 			checkResponse(t, name, raw, resp, seeded[name])
 			checkNoSecretsLogged(t, logs.String())
 			if t.Failed() {
@@ -274,7 +275,7 @@ func TestHealthOnEveryFunction(t *testing.T) {
 	var logs bytes.Buffer
 	a := newEventApp(t, &logs, nil)
 	for _, id := range tpl.FunctionIDs() {
-		resp := invokeEvent(t, a, FunctionName(id), raw)
+		resp := invokeEvent(t, a, sam.FunctionName(id), raw)
 		checkResponse(t, id+" healthz.json", raw, resp, seeded["healthz.json"])
 	}
 }
@@ -290,25 +291,25 @@ func TestEventCallbackAtEventTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The cookie is genuinely sealed: it opens at EventTime, not after its ten minutes.
-	sealer, err := statecookie.New([]byte(EventCookieKey))
+	sealer, err := statecookie.New([]byte(sam.EventCookieKey))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var state map[string]any
 	value := cookieValue(ev.Cookies, "__Host-forgelink_state")
-	if err := sealer.Open(value, EventTime, &state); err != nil {
+	if err := sealer.Open(value, sam.EventTime, &state); err != nil {
 		t.Fatalf("state cookie does not open at EventTime: %v", err)
 	}
-	if state["s"] != EventOAuthState || state["i"] != EventIntegrationID {
+	if state["s"] != sam.EventOAuthState || state["i"] != sam.EventIntegrationID {
 		t.Errorf("state cookie holds %v", state)
 	}
-	if err := sealer.Open(value, EventTime.Add(11*time.Minute), &state); err == nil {
+	if err := sealer.Open(value, sam.EventTime.Add(11*time.Minute), &state); err == nil {
 		t.Error("state cookie still opens after its ten minutes")
 	}
 
 	var logs bytes.Buffer
-	a := newEventApp(t, &logs, func() time.Time { return EventTime })
-	if err := SeedEvents(context.Background(), a); err != nil {
+	a := newEventApp(t, &logs, func() time.Time { return sam.EventTime })
+	if err := sam.SeedEvents(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	resp := invokeEvent(t, a, "callback", raw)
@@ -321,7 +322,7 @@ func TestEventCallbackAtEventTime(t *testing.T) {
 	checkNoSecretsLogged(t, logs.String())
 }
 
-func functionOf(t *testing.T, tpl *Template, raw []byte) string {
+func functionOf(t *testing.T, tpl *sam.Template, raw []byte) string {
 	t.Helper()
 	var ev struct {
 		RouteKey string `json:"routeKey"`
@@ -422,9 +423,9 @@ func checkResponse(t *testing.T, name string, raw []byte, resp events.APIGateway
 func checkNoSecretsLogged(t *testing.T, logs string) {
 	t.Helper()
 	for what, s := range map[string]string{
-		"admin token": EventAdminToken, "admin session id": EventAdminSessionID,
-		"member session id": EventMemberSessionID, "admin link token": EventAdminLinkToken,
-		"OAuth code": EventOAuthCode, "client secret": EventClientSecret, "cookie key": EventCookieKey,
+		"admin token": sam.EventAdminToken, "admin session id": sam.EventAdminSessionID,
+		"member session id": sam.EventMemberSessionID, "admin link token": sam.EventAdminLinkToken,
+		"OAuth code": sam.EventOAuthCode, "client secret": sam.EventClientSecret, "cookie key": sam.EventCookieKey,
 	} {
 		if strings.Contains(logs, s) {
 			t.Errorf("the logs contain the %s", what)
@@ -442,7 +443,7 @@ func cookieValue(cookies []string, name string) string {
 }
 
 // eventsByFunction groups event files by the function template.yaml routes them to.
-func eventsByFunction(t *testing.T, tpl *Template, files map[string][]byte) map[string][]string {
+func eventsByFunction(t *testing.T, tpl *sam.Template, files map[string][]byte) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	for _, name := range sortedNames(files) {

@@ -1,10 +1,10 @@
-// Package securitytest attacks the running application over HTTP, the way an attacker
+// Package security_test attacks the running application over HTTP, the way an attacker
 // meets it, and checks DESIGN.md's security rules: CSRF, open redirects, the OAuth state
 // cookie, org isolation, SSRF, stored XSS, header injection, hostile bodies and secret
 // leaks. fault_test.go injects failures into DynamoDB, Secrets Manager and GitLab, and
 // fuzz_test.go fuzzes the admin API, the admin forms and Lambda events through the real
 // handlers. Every outbound call goes to 127.0.0.1 (the app, the fake GitLab, moto).
-package securitytest
+package security_test
 
 import (
 	"context"

@@ -218,7 +218,7 @@ type request struct {
 }
 
 // EventFiles returns every events/*.json file name and content, generated from the fixtures
-// (go run ./infra/sam/genevents writes them; a test checks the files are up to date).
+// (go run ./infra/cmd/genevents writes them; a test checks the files are up to date).
 func EventFiles() (map[string][]byte, error) {
 	sealer, err := statecookie.New([]byte(EventCookieKey))
 	if err != nil {

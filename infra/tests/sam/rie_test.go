@@ -1,9 +1,11 @@
-package sam
+package sam_test
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/forgelink/forgelink/infra/testkit/sam"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -17,26 +19,26 @@ func TestRIE(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds four binaries and the emulator")
 	}
-	RIEBinary(t) // build (or skip) once, before the parallel subtests
+	sam.RIEBinary(t) // build (or skip) once, before the parallel subtests
 	tpl, _ := loadTemplate(t)
 	files := loadEvents(t)
 	byFunction := eventsByFunction(t, tpl, files)
 	dir := t.TempDir()
 	var functions []string
 	for _, id := range tpl.FunctionIDs() {
-		functions = append(functions, FunctionName(id))
+		functions = append(functions, sam.FunctionName(id))
 	}
-	BuildBootstraps(t, dir, functions...) // one go build for all: shared compilation
+	sam.BuildBootstraps(t, dir, functions...) // one go build for all: shared compilation
 	for _, id := range tpl.FunctionIDs() {
-		function := FunctionName(id)
+		function := sam.FunctionName(id)
 		t.Run(function, func(t *testing.T) {
 			t.Parallel()
-			bootstrap := BuildBootstrap(t, function, dir)
+			bootstrap := sam.BuildBootstrap(t, function, dir)
 			env := []string{}
-			for k, v := range EventEnv() {
+			for k, v := range sam.EventEnv() {
 				env = append(env, k+"="+v)
 			}
-			rie := StartRIE(t, bootstrap, env)
+			rie := sam.StartRIE(t, bootstrap, env)
 			// healthz on every function (web.AnyFunction), then the function's own events.
 			names := append([]string{"healthz.json"}, byFunction[id]...)
 			seen := map[string]bool{}
@@ -79,9 +81,9 @@ func TestRIEInitFailure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary and the emulator")
 	}
-	RIEBinary(t)
-	bootstrap := BuildBootstrap(t, "session", t.TempDir())
-	rie := StartRIE(t, bootstrap, []string{"FORGELINK_STORE=memory"}) // no cookie key: refused under Lambda
+	sam.RIEBinary(t)
+	bootstrap := sam.BuildBootstrap(t, "session", t.TempDir())
+	rie := sam.StartRIE(t, bootstrap, []string{"FORGELINK_STORE=memory"}) // no cookie key: refused under Lambda
 	body, err := rie.Invoke(loadEvents(t)["healthz.json"])
 	if err == nil {
 		var resp events.APIGatewayV2HTTPResponse

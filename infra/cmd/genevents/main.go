@@ -1,9 +1,9 @@
 // Command genevents writes events/*.json: API Gateway HTTP API (payload 2.0) events for
-// every route, for `sam local invoke -e` and the infra/sam tests. The ids, tokens and CSRF
-// tokens in them match the store that infra/sam.SeedEvents seeds, under the environment of
-// infra/sam.EventEnv (fixed cookie key, in-memory store). Run from the repository root:
+// every route, for `sam local invoke -e` and the infra/tests/sam tests. The ids, tokens and CSRF
+// tokens in them match the store that infra/testkit/sam.SeedEvents seeds, under the environment of
+// infra/testkit/sam.EventEnv (fixed cookie key, in-memory store). Run from the repository root:
 //
-//	go run ./infra/sam/genevents
+//	go run ./infra/cmd/genevents
 //
 // Files whose content is unchanged are left alone (the callback's sealed state cookie
 // differs at every run, so callback.json is only rewritten when something else changed).
@@ -16,7 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/forgelink/forgelink/infra/sam"
+	"github.com/forgelink/forgelink/infra/testkit/sam"
 )
 
 func main() {

@@ -1,4 +1,4 @@
-package sam
+package sam_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/forgelink/forgelink/infra/testkit/sam"
 	"github.com/forgelink/forgelink/shared/web"
 )
 
@@ -16,13 +17,13 @@ import (
 // function serves it, but API Gateway routes it to one.
 const healthFunction = "session"
 
-func loadTemplate(t *testing.T) (*Template, string) {
+func loadTemplate(t *testing.T) (*sam.Template, string) {
 	t.Helper()
-	root, err := RepoRoot()
+	root, err := sam.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := LoadTemplate(filepath.Join(root, "template.yaml"))
+	tpl, err := sam.LoadTemplate(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestTemplateRoutesMatchRouteTable(t *testing.T) {
 		if fn == web.AnyFunction {
 			fn = healthFunction
 		}
-		want[fmt.Sprintf("%s %s → %s", r.Method, r.Path, LogicalID(fn))] = true
+		want[fmt.Sprintf("%s %s → %s", r.Method, r.Path, sam.LogicalID(fn))] = true
 	}
 	got := map[string]bool{}
 	for _, id := range tpl.FunctionIDs() {
@@ -99,7 +100,7 @@ func TestTemplateFunctionsMatchFolders(t *testing.T) {
 	var declared []string
 	for _, id := range tpl.FunctionIDs() {
 		f := tpl.Functions[id]
-		name := FunctionName(id)
+		name := sam.FunctionName(id)
 		declared = append(declared, name)
 		if f.CodeURI != "." || f.BuildMethod != "makefile" {
 			t.Errorf("%s: CodeUri %q, BuildMethod %q; want \".\" and makefile", id, f.CodeURI, f.BuildMethod)
@@ -129,7 +130,7 @@ func TestTemplateFunctionsMatchFolders(t *testing.T) {
 	}
 	// Every function named in the route table is declared.
 	for _, r := range web.Routes() {
-		if r.Function != web.AnyFunction && tpl.Functions[LogicalID(r.Function)] == nil {
+		if r.Function != web.AnyFunction && tpl.Functions[sam.LogicalID(r.Function)] == nil {
 			t.Errorf("route %s %s names function %q, which template.yaml lacks", r.Method, r.Path, r.Function)
 		}
 	}
@@ -144,21 +145,21 @@ func TestTemplateLambdaSettings(t *testing.T) {
 		"Handler":       "bootstrap",
 		"Tracing":       "Active",
 	} {
-		if got := Text(tpl.Globals[key]); got != want {
+		if got := sam.Text(tpl.Globals[key]); got != want {
 			t.Errorf("Globals.Function.%s = %q, want %q", key, got, want)
 		}
 	}
-	env := get(tpl.Globals["Environment"], "Variables")
+	env := sam.Get(tpl.Globals["Environment"], "Variables")
 	for _, v := range []string{"FORGELINK_STORE", "FORGELINK_TABLE", "FORGELINK_SECRET_PREFIX",
 		"FORGELINK_ALLOW_NETWORKS", "FORGELINK_ALLOW_HOSTS", "FORGELINK_BASE_URL", "FORGELINK_COOKIE_KEY_SECRET"} {
-		if get(env, v) == nil {
+		if sam.Get(env, v) == nil {
 			t.Errorf("Globals.Function.Environment lacks %s", v)
 		}
 	}
-	if got := Text(get(env, "FORGELINK_STORE")); got != "aws" {
+	if got := sam.Text(sam.Get(env, "FORGELINK_STORE")); got != "aws" {
 		t.Errorf("FORGELINK_STORE = %q, want aws", got)
 	}
-	globalTimeout, _ := intOf(tpl.Globals["Timeout"])
+	globalTimeout, _ := sam.IntOf(tpl.Globals["Timeout"])
 	timeout := func(id string) int {
 		if f := tpl.Functions[id]; f != nil && f.Timeout != 0 {
 			return f.Timeout
@@ -173,11 +174,11 @@ func TestTemplateLambdaSettings(t *testing.T) {
 		}
 	}
 	api := tpl.Resources["HttpApi"]
-	if got := Text(get(api, "Properties", "StageName")); got != "$default" {
+	if got := sam.Text(sam.Get(api, "Properties", "StageName")); got != "$default" {
 		t.Errorf("HttpApi StageName = %q, want $default (a named stage prefixes rawPath and breaks routing)", got)
 	}
-	if get(api, "Properties", "DefaultRouteSettings", "ThrottlingBurstLimit") == nil ||
-		get(api, "Properties", "DefaultRouteSettings", "ThrottlingRateLimit") == nil {
+	if sam.Get(api, "Properties", "DefaultRouteSettings", "ThrottlingBurstLimit") == nil ||
+		sam.Get(api, "Properties", "DefaultRouteSettings", "ThrottlingRateLimit") == nil {
 		t.Error("HttpApi has no DefaultRouteSettings throttling")
 	}
 	table := tpl.Resources["Table"]
@@ -188,11 +189,11 @@ func TestTemplateLambdaSettings(t *testing.T) {
 		"Properties.SSESpecification.SSEEnabled":                                 "true",
 		"DeletionPolicy":                                                         "Retain",
 	} {
-		if got := Text(get(table, strings.Split(path, ".")...)); got != want {
+		if got := sam.Text(sam.Get(table, strings.Split(path, ".")...)); got != want {
 			t.Errorf("Table %s = %q, want %q", path, got, want)
 		}
 	}
-	if got := Text(get(tpl.Resources["CookieKeySecret"], "Properties", "GenerateSecretString", "GenerateStringKey")); got != "key" {
+	if got := sam.Text(sam.Get(tpl.Resources["CookieKeySecret"], "Properties", "GenerateSecretString", "GenerateStringKey")); got != "key" {
 		t.Errorf("CookieKeySecret GenerateStringKey = %q, want key", got)
 	}
 }

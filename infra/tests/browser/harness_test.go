@@ -1,4 +1,4 @@
-// Package browsertest drives forgelink and the fake GitLab in a real headless Chromium, the
+// Package browser_test drives forgelink and the fake GitLab in a real headless Chromium, the
 // way admins and members meet them: they click buttons by their text, type into fields by
 // their labels, and read what the pages show. Every page visited is checked for console
 // errors (CSP violations included) and for basic accessibility; screenshots go to
@@ -7,7 +7,7 @@
 //
 // The package holds tests only. Without a browser the tests skip, unless CI=true, where a
 // missing browser fails the run. FORGELINK_CHROMIUM names the browser binary.
-package browsertest
+package browser_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package sam
+package sam_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/forgelink/forgelink/infra/testkit/sam"
 )
 
 // cfnLintCommand returns the command that runs cfn-lint: the script when it is on PATH,
@@ -29,7 +31,7 @@ func cfnLintCommand(ctx context.Context, args ...string) (*exec.Cmd, bool) {
 // TestCfnLint runs cfn-lint (which runs the SAM translator too) on template.yaml. Under
 // CI=true a missing cfn-lint is a failure, elsewhere a skip.
 func TestCfnLint(t *testing.T) {
-	root, err := RepoRoot()
+	root, err := sam.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

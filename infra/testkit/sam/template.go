@@ -107,17 +107,17 @@ func LoadTemplate(path string) (*Template, error) {
 	}
 	root := doc.Content[0]
 	t := &Template{Globals: map[string]*yaml.Node{}, Functions: map[string]*Function{}, Resources: map[string]*yaml.Node{}}
-	if g := get(root, "Globals", "Function"); g != nil {
-		eachPair(g, func(k string, v *yaml.Node) { t.Globals[k] = v })
+	if g := Get(root, "Globals", "Function"); g != nil {
+		EachPair(g, func(k string, v *yaml.Node) { t.Globals[k] = v })
 	}
-	resources := get(root, "Resources")
+	resources := Get(root, "Resources")
 	if resources == nil {
 		return nil, errors.New(path + ": no Resources")
 	}
 	var errs []error
-	eachPair(resources, func(id string, res *yaml.Node) {
+	EachPair(resources, func(id string, res *yaml.Node) {
 		t.Resources[id] = res
-		if scalar(get(res, "Type")) != "AWS::Serverless::Function" {
+		if Scalar(Get(res, "Type")) != "AWS::Serverless::Function" {
 			return
 		}
 		f, err := parseFunction(id, res)
@@ -133,26 +133,26 @@ func LoadTemplate(path string) (*Template, error) {
 func parseFunction(id string, res *yaml.Node) (*Function, error) {
 	f := &Function{
 		LogicalID:   id,
-		CodeURI:     scalar(get(res, "Properties", "CodeUri")),
-		BuildMethod: scalar(get(res, "Metadata", "BuildMethod")),
+		CodeURI:     Scalar(Get(res, "Properties", "CodeUri")),
+		BuildMethod: Scalar(Get(res, "Metadata", "BuildMethod")),
 	}
 	var err error
-	if f.Timeout, err = intOf(get(res, "Properties", "Timeout")); err != nil {
+	if f.Timeout, err = IntOf(Get(res, "Properties", "Timeout")); err != nil {
 		return nil, fmt.Errorf("%s Timeout: %w", id, err)
 	}
-	if f.MemorySize, err = intOf(get(res, "Properties", "MemorySize")); err != nil {
+	if f.MemorySize, err = IntOf(Get(res, "Properties", "MemorySize")); err != nil {
 		return nil, fmt.Errorf("%s MemorySize: %w", id, err)
 	}
 	var errs []error
-	eachPair(get(res, "Properties", "Events"), func(name string, ev *yaml.Node) {
-		if scalar(get(ev, "Type")) != "HttpApi" {
-			errs = append(errs, fmt.Errorf("%s event %s: type %q, want HttpApi", id, name, scalar(get(ev, "Type"))))
+	EachPair(Get(res, "Properties", "Events"), func(name string, ev *yaml.Node) {
+		if Scalar(Get(ev, "Type")) != "HttpApi" {
+			errs = append(errs, fmt.Errorf("%s event %s: type %q, want HttpApi", id, name, Scalar(Get(ev, "Type"))))
 			return
 		}
 		e := HTTPEvent{
 			Name:   name,
-			Method: strings.ToUpper(scalar(get(ev, "Properties", "Method"))),
-			Path:   scalar(get(ev, "Properties", "Path")),
+			Method: strings.ToUpper(Scalar(Get(ev, "Properties", "Method"))),
+			Path:   Scalar(Get(ev, "Properties", "Path")),
 		}
 		if e.Method == "" || e.Path == "" {
 			errs = append(errs, fmt.Errorf("%s event %s: Method and Path are required (a catch-all route would hide missing ones)", id, name))
@@ -160,9 +160,9 @@ func parseFunction(id string, res *yaml.Node) (*Function, error) {
 		}
 		f.Events = append(f.Events, e)
 	})
-	if pol := get(res, "Properties", "Policies"); pol != nil && pol.Kind == yaml.SequenceNode {
+	if pol := Get(res, "Properties", "Policies"); pol != nil && pol.Kind == yaml.SequenceNode {
 		for _, p := range pol.Content {
-			st := get(p, "Statement")
+			st := Get(p, "Statement")
 			if st == nil {
 				if p.Kind == yaml.ScalarNode {
 					errs = append(errs, fmt.Errorf("%s: managed policy %q: use inline least-privilege statements", id, p.Value))
@@ -171,10 +171,10 @@ func parseFunction(id string, res *yaml.Node) (*Function, error) {
 			}
 			for _, s := range st.Content {
 				f.Statements = append(f.Statements, PolicyStatement{
-					Sid:       scalar(get(s, "Sid")),
-					Effect:    scalar(get(s, "Effect")),
-					Actions:   strings_(get(s, "Action")),
-					Resources: strings_(get(s, "Resource")),
+					Sid:       Scalar(Get(s, "Sid")),
+					Effect:    Scalar(Get(s, "Effect")),
+					Actions:   strings_(Get(s, "Action")),
+					Resources: strings_(Get(s, "Resource")),
 				})
 			}
 		}
@@ -182,8 +182,8 @@ func parseFunction(id string, res *yaml.Node) (*Function, error) {
 	return f, errors.Join(errs...)
 }
 
-// get follows keys through nested mappings; nil when any is missing.
-func get(n *yaml.Node, keys ...string) *yaml.Node {
+// Get follows keys through nested mappings; nil when any is missing.
+func Get(n *yaml.Node, keys ...string) *yaml.Node {
 	for _, k := range keys {
 		if n == nil || n.Kind != yaml.MappingNode {
 			return nil
@@ -200,7 +200,8 @@ func get(n *yaml.Node, keys ...string) *yaml.Node {
 	return n
 }
 
-func eachPair(n *yaml.Node, fn func(string, *yaml.Node)) {
+// EachPair calls fn with each key and value of a mapping node.
+func EachPair(n *yaml.Node, fn func(string, *yaml.Node)) {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return
 	}
@@ -209,8 +210,8 @@ func eachPair(n *yaml.Node, fn func(string, *yaml.Node)) {
 	}
 }
 
-// scalar returns a scalar's value ("" for anything else).
-func scalar(n *yaml.Node) string {
+// Scalar returns a scalar's value ("" for anything else).
+func Scalar(n *yaml.Node) string {
 	if n == nil || n.Kind != yaml.ScalarNode {
 		return ""
 	}
@@ -237,7 +238,7 @@ func Text(n *yaml.Node) string {
 		return tag + "[" + strings.Join(parts, ", ") + "]"
 	case yaml.MappingNode:
 		var parts []string
-		eachPair(n, func(k string, v *yaml.Node) { parts = append(parts, k+": "+Text(v)) })
+		EachPair(n, func(k string, v *yaml.Node) { parts = append(parts, k+": "+Text(v)) })
 		return tag + "{" + strings.Join(parts, ", ") + "}"
 	case yaml.AliasNode:
 		return Text(n.Alias)
@@ -260,11 +261,12 @@ func strings_(n *yaml.Node) []string {
 	return []string{Text(n)}
 }
 
-func intOf(n *yaml.Node) (int, error) {
+// IntOf parses a scalar as an int (0 for a missing node).
+func IntOf(n *yaml.Node) (int, error) {
 	if n == nil {
 		return 0, nil
 	}
-	return strconv.Atoi(scalar(n))
+	return strconv.Atoi(Scalar(n))
 }
 
 // RepoRoot returns the folder of forgelink's go.mod, found upwards from the working
