@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,6 +30,37 @@ func TestUsageAndMemoryRefused(t *testing.T) {
 	err := run(ctx, []string{"create-org", "acme"}, env(nil), &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "FORGELINK_STORE must be aws") {
 		t.Errorf("memory store: %v", err)
+	}
+}
+
+// TestHelpPerCommand: `forgelinkctl COMMAND -h` prints that command's usage line and only
+// its own flags, and succeeds without touching any store.
+func TestHelpPerCommand(t *testing.T) {
+	flags := map[string][]string{
+		"create-org": {"-name"}, "create-token": {"-name"}, "sign-in-link": {"-base-url"}, "sweep-secrets": {"-dry-run"},
+	}
+	all := []string{"-name", "-base-url", "-dry-run"}
+	for _, c := range commands {
+		for _, h := range []string{"-h", "--help"} {
+			var out, errOut bytes.Buffer
+			if err := run(context.Background(), []string{c.name, h}, env(nil), &out, &errOut); err != nil {
+				t.Errorf("%s %s: %v", c.name, h, err)
+			}
+			help := errOut.String()
+			if !strings.HasPrefix(help, "usage: forgelinkctl "+c.name) {
+				t.Errorf("%s %s: help starts %q", c.name, h, help)
+			}
+			for _, f := range all {
+				if got, want := strings.Contains(help, "  "+f), slices.Contains(flags[c.name], f); got != want {
+					t.Errorf("%s %s: flag %s listed %v, want %v:\n%s", c.name, h, f, got, want, help)
+				}
+			}
+		}
+	}
+	// A flag of another command is a usage error.
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"list-tokens", "acme", "--dry-run"}, env(nil), &out, &errOut); !errors.Is(err, errUsage) {
+		t.Errorf("list-tokens --dry-run: %v, want a usage error", err)
 	}
 }
 
