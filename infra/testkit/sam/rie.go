@@ -22,6 +22,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/forgelink/forgelink/infra/testkit/tier"
 	"github.com/forgelink/forgelink/infra/toolcache"
 )
 
@@ -30,12 +31,13 @@ import (
 const RIEModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
 
 // RIEBinary returns the emulator's path, building it on first use (go install in a temporary
-// folder with GOFLAGS=-mod=mod, so forgelink's go.mod is untouched). A build failure skips the
-// test, or fails it under CI=true.
+// folder with GOFLAGS=-mod=mod, so forgelink's go.mod is untouched). Under -short the test
+// skips; a build failure skips it too, or fails it under CI=true.
 func RIEBinary(tb testing.TB) string {
 	tb.Helper()
+	tier.Slow(tb, "runs the Lambda RIE")
 	if runtime.GOOS != "linux" {
-		tb.Skip("the Lambda Runtime Interface Emulator runs on Linux only")
+		tb.Skip(tier.SuitePrefix + "the Lambda Runtime Interface Emulator runs on Linux only")
 	}
 	return toolcache.Binary(tb, RIEModule, "aws-lambda-rie")
 }

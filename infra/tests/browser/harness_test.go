@@ -31,6 +31,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/forgelink/forgelink/infra/testkit/tier"
 )
 
 var screenshotsFlag = flag.Bool("screenshots", false, "save a full-page screenshot of every page visited under test-output/browser/")
@@ -66,11 +67,7 @@ func chromiumPath(t testing.TB) string {
 			return p
 		}
 	}
-	msg := "no Chromium found: install Debian's chromium, or set FORGELINK_CHROMIUM"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: browser tests must run)")
-	}
-	t.Skip(msg)
+	tier.Missing(t, "chromium", "apt-get install chromium, or set FORGELINK_CHROMIUM", "")
 	return ""
 }
 
@@ -120,6 +117,7 @@ type Browser struct {
 // skips (fails under CI=true).
 func NewBrowser(t *testing.T) *Browser {
 	t.Helper()
+	tier.Slow(t, "runs Chromium")
 	exe := chromiumPath(t)
 	b := &Browser{
 		t:        t,

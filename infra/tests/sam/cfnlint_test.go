@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/forgelink/forgelink/infra/testkit/sam"
+	"github.com/forgelink/forgelink/infra/testkit/tier"
 )
 
 // cfnLintCommand returns the command that runs cfn-lint: the script when it is on PATH,
@@ -31,6 +32,7 @@ func cfnLintCommand(ctx context.Context, args ...string) (*exec.Cmd, bool) {
 // TestCfnLint runs cfn-lint (which runs the SAM translator too) on template.yaml. Under
 // CI=true a missing cfn-lint is a failure, elsewhere a skip.
 func TestCfnLint(t *testing.T) {
+	tier.Slow(t, "runs cfn-lint")
 	root, err := sam.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -39,10 +41,7 @@ func TestCfnLint(t *testing.T) {
 	defer cancel()
 	cmd, ok := cfnLintCommand(ctx, "--format", "parseable", filepath.Join(root, "template.yaml"))
 	if !ok {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("cfn-lint not found (neither the cfn-lint script nor the python3 module cfnlint); install it: pip install cfn-lint")
-		}
-		t.Skip("cfn-lint not found; install it with pip install cfn-lint")
+		tier.Missing(t, "cfn-lint", "pip install cfn-lint (neither the cfn-lint script nor the python3 module cfnlint)", "")
 	}
 	// The SAM translator needs a region; none of the developer's AWS settings matter here.
 	cmd.Env = append(os.Environ(), "AWS_DEFAULT_REGION=us-east-1", "AWS_REGION=us-east-1")

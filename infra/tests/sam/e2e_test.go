@@ -24,6 +24,7 @@ import (
 
 	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/infra/testkit/sam"
+	"github.com/forgelink/forgelink/infra/testkit/tier"
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/apptest"
 	"github.com/forgelink/forgelink/shared/config"
@@ -39,9 +40,7 @@ import (
 // only: API setup of an integration, admin sign-in link, member sign-in through the fake
 // GitLab, whoami, logout.
 func TestE2E(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds four binaries and the emulator, starts moto")
-	}
+	tier.Slow(t, "builds four binaries and runs the Lambda RIE")
 	tpl, _ := loadTemplate(t)
 	sam.RIEBinary(t) // skips (fails under CI=true) when the emulator cannot be built
 	var functions []string

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/forgelink/forgelink/infra/testkit/sam"
+	"github.com/forgelink/forgelink/infra/testkit/tier"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -16,9 +17,7 @@ import (
 // answers are those of the empty-store table; the seeded answers are proven in process by
 // TestEventsThroughLambdaHandlers.
 func TestRIE(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds four binaries and the emulator")
-	}
+	tier.Slow(t, "builds four binaries and runs the Lambda RIE")
 	sam.RIEBinary(t) // build (or skip) once, before the parallel subtests
 	tpl, _ := loadTemplate(t)
 	files := loadEvents(t)
@@ -78,9 +77,7 @@ func checkRIEResponse(t *testing.T, name string, raw []byte, resp events.APIGate
 // TestRIEInitFailure: a function that cannot load its configuration fails its init with one
 // clear log line (DESIGN.md), which the emulator reports instead of a response.
 func TestRIEInitFailure(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a binary and the emulator")
-	}
+	tier.Slow(t, "builds a binary and runs the Lambda RIE")
 	sam.RIEBinary(t)
 	bootstrap := sam.BuildBootstrap(t, "session", t.TempDir())
 	rie := sam.StartRIE(t, bootstrap, []string{"FORGELINK_STORE=memory"}) // no cookie key: refused under Lambda

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/forgelink/forgelink/infra/fakegitlab"
+	"github.com/forgelink/forgelink/infra/testkit/tier"
 	"github.com/forgelink/forgelink/shared/apptest"
 )
 
@@ -346,6 +347,9 @@ func TestGitLabFaults(t *testing.T) {
 	}
 	for name, fault := range faults {
 		t.Run(name, func(t *testing.T) {
+			if name == "slow" {
+				tier.Slow(t, "waits out the 10 s GitLab timeout twice")
+			}
 			t.Parallel()
 			e := apptest.Start(t, apptest.Options{})
 			host := strings.TrimPrefix(e.GitLabURL, "http://")
