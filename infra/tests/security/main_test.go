@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/shared/apptest"
 	"github.com/forgelink/forgelink/shared/mototest"
 )
@@ -329,6 +328,3 @@ func setCookie(e *apptest.Env, c *http.Client, name, value string) {
 	u, _ := url.Parse(e.URL)
 	c.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
 }
-
-// gitlabFault is a shorthand.
-type gitlabFault = fakegitlab.Fault
