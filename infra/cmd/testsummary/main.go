@@ -166,7 +166,8 @@ func (s *summary) addPackage(p *pkg, e event) {
 	case "fail":
 		p.failedPkg = true
 		if e.FailedBuild == "" {
-			s.broken = true
+			// A package that fails without a failed test broke outside them.
+			s.broken = s.broken || p.failed == 0
 			// Output outside any test (a panic, a timeout, TestMain), and the tests
 			// still running when the package died.
 			fmt.Fprint(s.out, strings.Join(p.output, ""))

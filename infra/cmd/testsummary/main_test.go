@@ -90,3 +90,28 @@ func TestSummarizeNothingIsFailure(t *testing.T) {
 		t.Error("no package reported, yet success")
 	}
 }
+
+// A package that fails because a test failed is not "broken outside its tests"; one that
+// panics between tests is, and the test it was running is shown.
+func TestSummarizePackageFailures(t *testing.T) {
+	testFailed := `{"Action":"run","Package":"p","Test":"TestX"}
+{"Action":"output","Package":"p","Test":"TestX","Output":"--- FAIL: TestX (0.00s)\n"}
+{"Action":"fail","Package":"p","Test":"TestX","Elapsed":0}
+{"Action":"output","Package":"p","Output":"FAIL\tp\t0.1s\n"}
+{"Action":"fail","Package":"p","Elapsed":0.1}`
+	var out bytes.Buffer
+	if ok, _ := summarize(strings.NewReader(testFailed), &out); ok || strings.Contains(out.String(), "outside its tests") {
+		t.Errorf("failed test: ok %v\n%s", ok, out.String())
+	}
+	panicked := `{"Action":"run","Package":"p","Test":"TestY"}
+{"Action":"output","Package":"p","Test":"TestY","Output":"    y_test.go:3: working\n"}
+{"Action":"output","Package":"p","Output":"panic: test timed out after 1s\n"}
+{"Action":"output","Package":"p","Output":"FAIL\tp\t1.0s\n"}
+{"Action":"fail","Package":"p","Elapsed":1}`
+	out.Reset()
+	ok, _ := summarize(strings.NewReader(panicked), &out)
+	got := out.String()
+	if ok || !strings.Contains(got, "panic: test timed out") || !strings.Contains(got, "--- (did not finish) TestY\n    y_test.go:3: working\n") || !strings.Contains(got, "outside its tests") {
+		t.Errorf("panic: ok %v\n%s", ok, got)
+	}
+}
