@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/forgelink/forgelink/infra/fakegitlab"
+	"github.com/forgelink/forgelink/infra/testkit/tier"
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/apptest"
 	"github.com/forgelink/forgelink/shared/logging"
@@ -224,9 +225,7 @@ func measureAWSCalls(t testing.TB) awsReport {
 
 // TestAWSCalls is the AWS-call count on its own (moto required; skipped without it).
 func TestAWSCalls(t *testing.T) {
-	if testing.Short() {
-		t.Skip("moto: not in -short")
-	}
+	tier.Slow(t, "starts moto")
 	rep := measureAWSCalls(t)
 	t.Log("\n" + awsTable(rep))
 	checkAWSTargets(t, rep)

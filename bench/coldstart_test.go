@@ -15,7 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/forgelink/forgelink/infra/sam"
+	"github.com/forgelink/forgelink/infra/testkit/sam"
 )
 
 // lambdaPackages are the bootstraps measured: forgelink's four functions and the

@@ -187,7 +187,7 @@ func (r *report) markdown(t testing.TB) string {
 
 	w("\n## 1. Login start (login link → 302 to GitLab)\n\n")
 	w("Each cell: %d requests (at most %s) after a warm-up, %d interleaved repetitions, the one with the median throughput shown. ", loginStartN, cellTimeout, loginStartReps)
-	w("forgelink is the local runner (`go build ./infra/local`, memory store) in its own process; the bare handler replays forgelink's captured 302 (same Location, cookie and body) in its own process; oauth2-proxy v7.15.6 serves `/oauth2/start` with the GitLab provider.\n\n")
+	w("forgelink is the local runner (`go build ./infra/cmd/forgelink-local`, memory store) in its own process; the bare handler replays forgelink's captured 302 (same Location, cookie and body) in its own process; oauth2-proxy v7.15.6 serves `/oauth2/start` with the GitLab provider.\n\n")
 	w("| target | concurrency | requests | errors | req/s | p50 | p99 | server CPU per request | forgelink ÷ this |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, res := range r.LoginStart {
 		fl, ok := find(r.LoginStart, "forgelink", res.Conc)

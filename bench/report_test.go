@@ -196,7 +196,7 @@ func loadRun(t *testing.T, fl *forgelinkTarget) loadResult {
 	tr := newTransport(loadConc)
 	defer tr.CloseIdleConnections()
 	op := func(ctx context.Context, _ int) error { return signIn(ctx, tr, fl.LoginURL, checkForgelinkHome) }
-	lr := loadResult{SamplePeriod: 5 * time.Millisecond, RunnerProcess: "go build ./infra/local, FORGELINK_STORE=memory"}
+	lr := loadResult{SamplePeriod: 5 * time.Millisecond, RunnerProcess: "go build ./infra/cmd/forgelink-local, FORGELINK_STORE=memory"}
 	lr.RSSBefore, _ = procStatus(fl.PID, "VmRSS")
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

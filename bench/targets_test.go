@@ -154,7 +154,7 @@ var (
 	runnerErr  error
 )
 
-// runnerBinary builds the local runner (go build ./infra/local) once per test binary.
+// runnerBinary builds the local runner (go build ./infra/cmd/forgelink-local) once per test binary.
 func runnerBinary(tb testing.TB) string {
 	tb.Helper()
 	runnerOnce.Do(func() {
@@ -164,10 +164,10 @@ func runnerBinary(tb testing.TB) string {
 			return
 		}
 		runnerBin = filepath.Join(dir, "forgelink-local")
-		cmd := exec.Command("go", "build", "-o", runnerBin, "./infra/local")
+		cmd := exec.Command("go", "build", "-o", runnerBin, "./infra/cmd/forgelink-local")
 		cmd.Dir = moduleRoot(tb)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			runnerErr = fmt.Errorf("go build ./infra/local: %v\n%s", err, out)
+			runnerErr = fmt.Errorf("go build ./infra/cmd/forgelink-local: %v\n%s", err, out)
 		}
 	})
 	if runnerErr != nil {

@@ -7,7 +7,6 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -248,8 +247,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
-
-func queryEscape(s string) string { return url.QueryEscape(s) }
 
 // layout is shared by all pages: HTML5, a title, no external resources (the
 // empty data: icon stops the browser from requesting /favicon.ico).

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/forgelink/forgelink/infra/testkit/tier"
 )
 
 // Dir is where the tools live: $FORGELINK_CACHE/bin, else <user cache dir>/forgelink/bin
@@ -30,24 +32,15 @@ func Dir() (string, error) {
 var mu sync.Mutex
 
 // Binary returns the path of the command name that `go install module@version` builds,
-// building it on first use. When that fails the test is skipped, except under CI=true,
-// where a missing proof is a failure.
+// building it on first use. When that fails the test is skipped with a SKIP-SUITE reason
+// (tier.Missing), except under CI=true, where a missing proof is a failure.
 func Binary(tb testing.TB, module, name string) string {
 	tb.Helper()
 	path, err := install(module, name)
 	if err != nil {
-		Unavailable(tb, "%s unavailable: %v", name, err)
+		tier.Missing(tb, name, "make tools builds it (go install "+module+"; needs the Go module proxy)", err.Error())
 	}
 	return path
-}
-
-// Unavailable fails under CI=true and skips elsewhere.
-func Unavailable(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf(format, args...)
-	}
-	tb.Skipf(format, args...)
 }
 
 func install(module, name string) (string, error) {

@@ -57,6 +57,7 @@ type Server struct {
 // AWS leg of the conformance suite.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
+	skipShort(tb)
 	s, err := start()
 	if err != nil {
 		missing(tb, err)
@@ -76,6 +77,7 @@ var (
 // under test must call Main from its TestMain so the server is stopped at the end.
 func Shared(tb testing.TB) *Server {
 	tb.Helper()
+	skipShort(tb)
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	if !mainCalled {
@@ -107,10 +109,22 @@ func Main(m *testing.M) {
 // errNotInstalled tells "moto is not there" (skip locally) from "moto failed" (always fail).
 var errNotInstalled = errors.New("moto is not installed: neither moto_server on PATH nor python3 with the moto package (pip install 'moto[server]')")
 
+// Skip messages follow infra/testkit/tier's convention (shared does not import infra):
+// "… (-short)" for the slow tier, "SKIP-SUITE: …" for a missing tool, which `make test`'s
+// summary lists.
+
+// skipShort skips tb under go test -short: every test that starts moto is a slow test.
+func skipShort(tb testing.TB) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("starts moto (-short)")
+	}
+}
+
 func missing(tb testing.TB, err error) {
 	tb.Helper()
 	if errors.Is(err, errNotInstalled) && os.Getenv("CI") != "true" {
-		tb.Skip("skipping AWS test:", err)
+		tb.Skip("SKIP-SUITE: moto_server not found: pip install 'moto[server]'; CI=true makes this fail")
 	}
 	tb.Fatal("mototest:", err)
 }

@@ -64,7 +64,7 @@ func mustRequest(t *testing.T, u string) *http.Request {
 // budget for the whole exchange, long before the function's own timeout (15 s).
 func TestCallbackBoundsSlowGitLab(t *testing.T) {
 	if testing.Short() {
-		t.Skip("waits out the 10 s GitLab budget")
+		t.Skip("waits out the 10 s GitLab budget (-short)")
 	}
 	t.Parallel()
 	e := apptest.Start(t, apptest.Options{})

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/forgelink/forgelink/infra/testkit/syncbuf"
-
+	"github.com/forgelink/forgelink/infra/testkit/tier"
 	"github.com/forgelink/forgelink/infra/toolcache"
 )
 
@@ -21,10 +21,11 @@ import (
 const Module = "github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6"
 
 // Binary returns the path of the oauth2-proxy binary, building it on first use (about
-// 40 s) into the shared tool cache. When the build fails, the test is skipped, unless CI
-// is "true", where a missing proof is a failure.
+// 40 s) into the shared tool cache. Under -short the test skips; when the build fails, it
+// is skipped too, unless CI is "true", where a missing proof is a failure.
 func Binary(tb testing.TB) string {
 	tb.Helper()
+	tier.Slow(tb, "runs oauth2-proxy")
 	return toolcache.Binary(tb, Module, "oauth2-proxy")
 }
 
