@@ -164,6 +164,15 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if len(pos) != c.nargs {
 		fs.Usage()
+		var notFlags []string
+		for _, p := range pos {
+			if strings.HasPrefix(p, "-") {
+				notFlags = append(notFlags, p)
+			}
+		}
+		if len(notFlags) > 0 {
+			return fmt.Errorf("%w: %s takes %d argument(s), got %d (%s: not a flag of %s)", errUsage, c.name, c.nargs, len(pos), strings.Join(notFlags, ", "), c.name)
+		}
 		return fmt.Errorf("%w: %s takes %d argument(s), got %d", errUsage, c.name, c.nargs, len(pos))
 	}
 	e, err := open(ctx, getenv, stdout, stderr, opts)
@@ -298,20 +307,51 @@ func sweepSecrets(fs *flag.FlagSet) action {
 	}
 }
 
-// parseInterspersed parses flags anywhere among the positional arguments.
+// parseInterspersed parses flags anywhere among the positional arguments. An argument
+// that starts with "-" but names none of the command's flags is positional: an admin
+// token may start with "-" (base64url), and revoke-token takes one. "--" ends the flags.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
+	for len(args) > 0 {
+		a := args[0]
+		if a == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		n := flagArgs(fs, a)
+		if n == 0 {
+			pos = append(pos, a)
+			args = args[1:]
+			continue
+		}
+		n = min(n, len(args))
+		if err := fs.Parse(args[:n]); err != nil {
 			return nil, err
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		args = args[n:]
 	}
+	return pos, nil
+}
+
+// flagArgs is how many arguments the flag a takes up: 0 when a is not one of fs's
+// flags (nor -h), 1 for a boolean flag, -h or "--flag=value", else 2.
+func flagArgs(fs *flag.FlagSet, a string) int {
+	name, ok := strings.CutPrefix(a, "-")
+	if !ok || name == "" {
+		return 0
+	}
+	name = strings.TrimPrefix(name, "-")
+	name, _, hasValue := strings.Cut(name, "=")
+	if name == "h" || name == "help" {
+		return 1
+	}
+	f := fs.Lookup(name)
+	if f == nil {
+		return 0
+	}
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); hasValue || (ok && b.IsBoolFlag()) {
+		return 1
+	}
+	return 2
 }
 
 // describe adds field messages to a service error.

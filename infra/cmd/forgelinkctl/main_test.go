@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -62,6 +63,35 @@ func TestHelpPerCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"list-tokens", "acme", "--dry-run"}, env(nil), &out, &errOut); !errors.Is(err, errUsage) {
 		t.Errorf("list-tokens --dry-run: %v, want a usage error", err)
+	}
+}
+
+// TestArgumentsThatLookLikeFlags: an admin token may start with "-" (base64url); as an
+// argument it is positional unless it names one of the command's flags, and "--" ends the
+// flags.
+func TestArgumentsThatLookLikeFlags(t *testing.T) {
+	for _, c := range []struct {
+		command string
+		args    []string
+		want    []string
+	}{
+		{"revoke-token", []string{"acme", "-MoavWSz1iiguOV1ip5PUT7o6WUKnrBdMKbPJSIQiTs"}, []string{"acme", "-MoavWSz1iiguOV1ip5PUT7o6WUKnrBdMKbPJSIQiTs"}},
+		{"revoke-token", []string{"acme", "--", "-name"}, []string{"acme", "-name"}},
+		{"create-org", []string{"--name", "-x", "acme"}, []string{"acme"}},
+		{"create-org", []string{"acme", "--name=Acme"}, []string{"acme"}},
+		{"sweep-secrets", []string{"--dry-run"}, nil},
+	} {
+		i := slices.IndexFunc(commands, func(x command) bool { return x.name == c.command })
+		fs, _ := commands[i].flags(io.Discard)
+		got, err := parseInterspersed(fs, c.args)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("%s %q: %q %v, want %q", c.command, c.args, got, err, c.want)
+		}
+	}
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"sweep-secrets", "--dryrun"}, env(nil), &out, &errOut)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--dryrun: not a flag of sweep-secrets") {
+		t.Errorf("sweep-secrets --dryrun: %v, want a usage error naming the flag", err)
 	}
 }
 
