@@ -163,7 +163,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		if !strings.HasPrefix(base, "https://") && !strings.HasPrefix(base, "http://") {
 			return fmt.Errorf("base URL %q: want an absolute http(s) URL", base)
 		}
-		plain, err := svc.SetupLinks.CreateAdminLink(ctx, pos[0])
+		plain, err := svc.SetupLinks.CreateAdminLink(ctx, pos[0], "")
 		if err != nil {
 			return describe(err)
 		}

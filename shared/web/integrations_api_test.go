@@ -104,7 +104,7 @@ func testIntegrationsAPI(t *testing.T, opts apptest.Options) {
 	var actions []string
 	for _, a := range audit.Audit {
 		actions = append(actions, a.Action)
-		if !strings.HasPrefix(a.Actor, "token:") || a.Time == "" {
+		if a.Actor != "api_token:apptest" || a.Time == "" {
 			t.Errorf("audit record %+v", a)
 		}
 	}
