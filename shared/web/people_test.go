@@ -100,7 +100,9 @@ func adminRule(t *testing.T, e *apptest.Env, body map[string]any) string {
 	return igDecode[struct{ ID string }](t, r).ID
 }
 
-func TestAdminRulesGiveAndTakeTheRole(t *testing.T) { onBothStores(t, testAdminRulesGiveAndTakeTheRole) }
+func TestAdminRulesGiveAndTakeTheRole(t *testing.T) {
+	onBothStores(t, testAdminRulesGiveAndTakeTheRole)
+}
 
 func testAdminRulesGiveAndTakeTheRole(t *testing.T, opts apptest.Options) {
 	e := apptest.Start(t, opts)
