@@ -186,7 +186,7 @@ type integrationEditPage struct {
 	Errors  map[string]string
 	Summary []fieldError
 	Message string
-	Audit   []forgelink.AuditRecord
+	Audit   []auditRow
 	// Test is a Test sign-in's report waiting to be shown, and TestAction its button.
 	Test       *service.TestOutcome
 	TestAction string
@@ -224,7 +224,7 @@ func (s *integrationsServer) editPage(r *http.Request, sid string, in forgelink.
 	if err != nil {
 		s.log.WarnContext(r.Context(), "audit trail unavailable", "error", err.Error())
 	}
-	page.Audit = audit
+	page.Audit = auditRows(audit, in.Host())
 	return page
 }
 

@@ -71,7 +71,7 @@ func testAdminJourneyHTML(t *testing.T, opts apptest.Options) {
 		e.GitLabURL + `/groups/{group}/-/settings/applications`,
 		"<code>api</code>", "<code>read_user</code>", "<em>Trusted</em> unchecked", "<em>Confidential</em> checked",
 		`<label for="client_id">`, `<label for="client_secret">`, `type="password" id="client_secret" name="client_secret" value=""`,
-		`autocomplete="off"`, "Save Integration", "integration.created",
+		`autocomplete="off"`, "Save Integration", "Integration added",
 	} {
 		if !strings.Contains(html.UnescapeString(r.Body), want) && !strings.Contains(r.Body, want) {
 			t.Errorf("setup page lacks %q", want)
@@ -131,7 +131,7 @@ func testAdminJourneyHTML(t *testing.T, opts apptest.Options) {
 	// The edit page of the active integration: secret set, never shown, audit trail.
 	r = e.Get(t, c, list+"/"+id)
 	igWantStatus(t, r, http.StatusOK)
-	for _, want := range []string{"A secret is set", `name="client_secret" value=""`, `<textarea id="ca_bundle"`, "integration.saved", loginURL, "data-confirm="} {
+	for _, want := range []string{"A secret is set", `name="client_secret" value=""`, `<textarea id="ca_bundle"`, "Credentials saved and verified", loginURL, "data-confirm="} {
 		if !strings.Contains(r.Body, want) {
 			t.Errorf("edit page lacks %q", want)
 		}

@@ -22,6 +22,7 @@ type pages struct{ byName map[string]*template.Template }
 
 var funcs = template.FuncMap{
 	"field": fieldText,
+	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
