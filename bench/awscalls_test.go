@@ -194,7 +194,7 @@ func measureAWSCalls(t testing.TB) awsReport {
 		}
 		serve := func(phase, u string, want int) *http.Response {
 			fn := phaseFn[phase]
-			req := httptest.NewRequest(http.MethodGet, u, nil)
+			req := httptest.NewRequest(startMethod(u), u, nil)
 			pu, _ := url.Parse(u)
 			for _, c := range jar.Cookies(pu) {
 				req.AddCookie(c)

@@ -209,7 +209,7 @@ func BenchmarkDispatch(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.url, nil))
+				h.ServeHTTP(rec, httptest.NewRequest(startMethod(tc.url), tc.url, nil))
 				if rec.Code != http.StatusOK && rec.Code != http.StatusFound {
 					b.Fatalf("%s: status %d", tc.url, rec.Code)
 				}

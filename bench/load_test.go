@@ -127,7 +127,22 @@ func run(target string, n, conc int, maxDur time.Duration, op func(ctx context.C
 
 // get sends one GET with c and drains the body; it returns the response with its body read.
 func get(ctx context.Context, c *http.Client, u string) (*http.Response, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	return send(ctx, c, http.MethodGet, u)
+}
+
+// startMethod is the method of a login start at u: forgelink's starts with its sign-in
+// page's button, a POST to the login link (and so does the bare handler that replays it);
+// oauth2-proxy's /oauth2/start is a GET.
+func startMethod(u string) string {
+	if p := pathOf(u); strings.Contains(p, "/login/") && !strings.HasSuffix(p, "/callback") {
+		return http.MethodPost
+	}
+	return http.MethodGet
+}
+
+// send sends one request without a body with c and drains the answer's body.
+func send(ctx context.Context, c *http.Client, method, u string) (*http.Response, string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
 		return nil, "", err
 	}
@@ -142,7 +157,7 @@ func get(ctx context.Context, c *http.Client, u string) (*http.Response, string,
 
 // expectRedirect is one login-start request: a 302 whose Location starts with prefix.
 func expectRedirect(ctx context.Context, c *http.Client, u, prefix string) error {
-	resp, _, err := get(ctx, c, u)
+	resp, _, err := send(ctx, c, startMethod(u), u)
 	if err != nil {
 		return err
 	}
@@ -161,9 +176,10 @@ func expectRedirect(ctx context.Context, c *http.Client, u, prefix string) error
 func signIn(ctx context.Context, tr http.RoundTripper, start string, check func(*http.Response, string) error) error {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Transport: tr, Jar: jar, CheckRedirect: noRedirect, Timeout: 30 * time.Second}
-	u := start
+	u, method := start, startMethod(start)
 	for hop := 0; hop < 10; hop++ {
-		resp, body, err := get(ctx, c, u)
+		resp, body, err := send(ctx, c, method, u)
+		method = http.MethodGet // redirects are followed with GET
 		if err != nil {
 			return err
 		}

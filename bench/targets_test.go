@@ -288,7 +288,7 @@ const bareEnv = "FORGELINK_BENCH_BARE_SERVER"
 func captureLoginStart(tb testing.TB, loginURL string) bareSpec {
 	tb.Helper()
 	c := &http.Client{CheckRedirect: noRedirect, Timeout: 10 * time.Second}
-	resp, body, err := get(context.Background(), c, loginURL)
+	resp, body, err := send(context.Background(), c, startMethod(loginURL), loginURL)
 	if err != nil {
 		tb.Fatalf("capture login start: %v", err)
 	}

@@ -97,7 +97,7 @@ func New(d Deps) (*App, error) {
 		Config: d.Config, Store: d.Store, Secrets: d.Secrets, Services: all, Log: d.Log, web: wo,
 		handlers: map[string]http.Handler{
 			web.FuncIntegrations: integrations(wo, all),
-			web.FuncLogin:        web.Login(wo, all.SignIn),
+			web.FuncLogin:        web.Login(wo, all.SignIn, all.Sessions),
 			web.FuncCallback:     web.Callback(wo, all.SignIn),
 			web.FuncSession:      web.Session(wo, all.Sessions, all.SetupLinks),
 		},

@@ -19,13 +19,14 @@ func Integrations(d Deps) (http.Handler, error) {
 		Tokens:       service.NewTokens(sd),
 		Audit:        service.NewAudit(sd),
 		AdminRules:   service.NewAdminRules(sd),
+		SignIn:       service.NewSignIn(sd),
 	}), nil
 }
 
 func integrations(wo web.Options, all service.All) http.Handler {
 	return web.Integrations(wo, web.IntegrationsServices{
 		Integrations: all.Integrations, Sessions: all.Sessions, Tokens: all.Tokens, Audit: all.Audit,
-		AdminRules: all.AdminRules,
+		AdminRules: all.AdminRules, SignIn: all.SignIn,
 	})
 }
 
@@ -35,7 +36,7 @@ func Login(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return web.Login(wo, service.NewSignIn(sd)), nil
+	return web.Login(wo, service.NewSignIn(sd), service.NewSessions(sd)), nil
 }
 
 // Callback builds the callback function: it finishes sign-ins.

@@ -292,27 +292,57 @@ func (e *Env) ActiveIntegration(t testing.TB) (Integration, Credentials) {
 }
 
 // AdminClient returns a browser client signed in as the org's admin through a one-time
-// sign-in link.
+// setup link: its page, then Continue.
 func (e *Env) AdminClient(t testing.TB) *http.Client {
 	t.Helper()
-	link, err := e.App.Services.SetupLinks.CreateAdminLink(context.Background(), e.Org)
-	if err != nil {
-		t.Fatalf("create admin link: %v", err)
-	}
 	c := e.Client(t)
-	r := e.Get(t, c, "/orgs/"+e.Org+"/admin/sign-in?token="+link)
+	r := e.RedeemSetupLink(t, c, e.Org, e.SetupLink(t, e.Org, "apptest"))
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("admin sign-in: %d %s", r.StatusCode, r.Body)
 	}
 	return c
 }
 
+// SetupLink makes a setup link of org for label, as forgelinkctl sign-in-link does, and
+// returns its path with the token.
+func (e *Env) SetupLink(t testing.TB, org, label string) string {
+	t.Helper()
+	token, err := e.App.Services.SetupLinks.CreateAdminLink(context.Background(), org, label)
+	if err != nil {
+		t.Fatalf("create setup link: %v", err)
+	}
+	return "/orgs/" + org + "/admin/sign-in?token=" + token
+}
+
+// RedeemSetupLink opens a setup link's page and presses Continue; it returns the answer
+// to the POST (303 to the integrations list when the link works).
+func (e *Env) RedeemSetupLink(t testing.TB, c *http.Client, org, link string) Response {
+	t.Helper()
+	page := e.Get(t, c, link)
+	if page.StatusCode != http.StatusOK {
+		return page
+	}
+	return e.PostForm(t, c, "/orgs/"+org+"/admin/sign-in", HiddenInputs(page.Body, "setup-link"))
+}
+
+// StartLogin opens a login link's page and presses Sign in with GitLab; it returns the
+// answer to the POST (302 to GitLab), or the page when it is not the sign-in page.
+func (e *Env) StartLogin(t testing.TB, c *http.Client, loginURL string) Response {
+	t.Helper()
+	page := e.Get(t, c, loginURL)
+	if page.StatusCode != http.StatusOK {
+		return page
+	}
+	action, _, _ := strings.Cut(loginURL, "?")
+	return e.PostForm(t, c, action, HiddenInputs(page.Body, "signin"))
+}
+
 // SignIn walks a member's sign-in as user (password "password") from the login link and
 // returns the final response (the org home page, or where the flow stopped).
 func (e *Env) SignIn(t testing.TB, c *http.Client, loginURL, user string) Response {
 	t.Helper()
-	r := e.Get(t, c, loginURL) // 302 to GitLab authorize
-	r = e.Follow(t, c, r)      // GitLab sign-in form
+	r := e.StartLogin(t, c, loginURL) // 302 to GitLab authorize
+	r = e.Follow(t, c, r)             // GitLab sign-in form
 	if strings.Contains(r.Request.URL.Path, "/users/sign_in") {
 		r = e.PostForm(t, c, e.GitLabURL+"/users/sign_in", map[string]string{"user[login]": user, "user[password]": "password"})
 		r = e.Follow(t, c, r) // consent page

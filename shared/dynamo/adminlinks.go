@@ -25,6 +25,7 @@ type adminLinkItem struct {
 type adminLinkAttrs struct {
 	Hash      string    `dynamodbav:"hash"`
 	Org       string    `dynamodbav:"org"`
+	Label     string    `dynamodbav:"label,omitempty"`
 	CreatedAt time.Time `dynamodbav:"created_at"`
 	ExpiresAt time.Time `dynamodbav:"expires"`
 }
@@ -52,13 +53,13 @@ func (st *Store) CreateAdminLink(ctx context.Context, l forgelink.AdminLink) err
 // ConsumeAdminLink is one conditional delete, so of two concurrent calls exactly one gets
 // the old item back. expires_at has whole seconds, so the condition may refuse a link up
 // to a second early, never late; the exact expiry is checked on the returned item.
-func (st *Store) ConsumeAdminLink(ctx context.Context, hash string) (forgelink.AdminLink, error) {
+func (st *Store) ConsumeAdminLink(ctx context.Context, org, hash string) (forgelink.AdminLink, error) {
 	now := st.now()
 	res, err := st.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 &st.table,
 		Key:                       st.keyOf(adminLinkPK(hash), skMeta),
-		ConditionExpression:       aws.String("attribute_exists(PK) AND expires_at > :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
+		ConditionExpression:       aws.String("attribute_exists(PK) AND expires_at > :now AND org = :org"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix()), ":org": &types.AttributeValueMemberS{Value: org}},
 		ReturnValues:              types.ReturnValueAllOld,
 	})
 	if isConditionFailed(err) {

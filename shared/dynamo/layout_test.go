@@ -245,7 +245,7 @@ func wantUnavailable(t *testing.T, st *dynamo.Store) {
 	checkUnavailable(t, err)
 	_, err = st.ListIntegrations(ctx, "acme")
 	checkUnavailable(t, err)
-	_, err = st.ConsumeAdminLink(ctx, "h")
+	_, err = st.ConsumeAdminLink(ctx, "acme", "h")
 	checkUnavailable(t, err)
 }
 

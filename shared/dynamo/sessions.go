@@ -29,6 +29,9 @@ type sessionAttrs struct {
 	IntegrationID string                `dynamodbav:"integration_id"`
 	GitLabHost    string                `dynamodbav:"gitlab_host"`
 	User          forgelink.GitLabUser  `dynamodbav:"-"`
+	Role          string                `dynamodbav:"role,omitempty"`
+	Principal     string                `dynamodbav:"principal,omitempty"`
+	RuleID        string                `dynamodbav:"rule_id,omitempty"`
 	CreatedAt     time.Time             `dynamodbav:"created_at"`
 	ExpiresAt     time.Time             `dynamodbav:"expires"`
 }

@@ -171,7 +171,8 @@ func isPathChar(c byte) bool {
 
 // Audit actions of admin rules and sign-in restrictions.
 const (
-	AuditAdminRuleAdded   = "admin_rule.added"
-	AuditAdminRuleRemoved = "admin_rule.removed"
-	AuditSignInRefused    = "signin.refused" // DESIGN.md: a person refused by allowed_groups
+	AuditAdminRuleAdded    = "admin_rule.added"
+	AuditAdminRuleRemoved  = "admin_rule.removed"
+	AuditSignInRefused     = "signin.refused"     // DESIGN.md: a person refused by allowed_groups
+	AuditIntegrationTested = "integration.tested" // a Test sign-in succeeded
 )

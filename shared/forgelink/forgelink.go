@@ -103,8 +103,15 @@ type Session struct {
 	IntegrationID string     // member sessions
 	GitLabHost    string     // member sessions
 	User          GitLabUser // member sessions
-	CreatedAt     time.Time
-	ExpiresAt     time.Time
+	// Role is RoleAdmin or RoleMember, decided at sign-in (setup links: always admin).
+	Role string
+	// Principal names who holds a setup-link session: the link's label.
+	Principal string
+	// RuleID is the admin rule that made a member session admin; removing the rule takes
+	// the role away.
+	RuleID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // WithDefaults fills a zero CreatedAt with now and a zero ExpiresAt with CreatedAt +
@@ -135,8 +142,11 @@ func SortAdminTokens(ts []AdminToken) {
 
 // AdminLink is a one-time admin sign-in link; only its SHA-256 is stored.
 type AdminLink struct {
-	Hash      string
-	Org       string
+	Hash string
+	Org  string
+	// Label names who the operator made the link for ("Jane Doe"); the session it gives
+	// and the audit trail carry it.
+	Label     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -237,7 +247,8 @@ type Store interface {
 	CreateAdminLink(ctx context.Context, l AdminLink) error
 	// ConsumeAdminLink deletes the link and returns it, atomically: a second call, or a call
 	// after ExpiresAt, returns ENOTFOUND.
-	ConsumeAdminLink(ctx context.Context, hash string) (AdminLink, error)
+	// A link of another org is ENOTFOUND too, and stays usable in its own org.
+	ConsumeAdminLink(ctx context.Context, org, hash string) (AdminLink, error)
 
 	PutAudit(ctx context.Context, a AuditRecord) error
 	// ListAudit returns the org's records newest first; integrationID "" means all.

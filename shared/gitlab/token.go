@@ -58,6 +58,13 @@ func (c *Client) Exchange(ctx context.Context, in forgelink.Integration, secret,
 	return tok.AccessToken, err
 }
 
+// ExchangeGranted is ExchangeToken for callers that need the token and the granted
+// scopes only (the service, which does not know this package's types).
+func (c *Client) ExchangeGranted(ctx context.Context, in forgelink.Integration, secret, redirectURL, code, verifier string) (string, []string, error) {
+	tok, err := c.ExchangeToken(ctx, in, secret, redirectURL, code, verifier)
+	return tok.AccessToken, tok.Scopes, err
+}
+
 // ExchangeToken trades an authorization code for a token and the scopes GitLab granted.
 // invalid_grant (a used, expired or foreign code) is EEXPIRED; everything else that goes
 // wrong is EUPSTREAM with a kind (ErrInvalidClient, ErrUnexpectedAnswer, netguard's).

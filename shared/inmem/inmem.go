@@ -356,11 +356,11 @@ func (s *Store) CreateAdminLink(ctx context.Context, l forgelink.AdminLink) erro
 	return nil
 }
 
-func (s *Store) ConsumeAdminLink(ctx context.Context, hash string) (forgelink.AdminLink, error) {
+func (s *Store) ConsumeAdminLink(ctx context.Context, org, hash string) (forgelink.AdminLink, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, ok := s.links[hash]
-	if !ok || s.expired(l.ExpiresAt) {
+	if !ok || s.expired(l.ExpiresAt) || l.Org != org {
 		return forgelink.AdminLink{}, forgelink.Errorf(forgelink.ENOTFOUND, "sign-in link not found, already used or expired")
 	}
 	delete(s.links, hash)

@@ -95,7 +95,7 @@ func TestAdminTokens(t *testing.T) {
 		t.Error("the plain token is a store key")
 	}
 	actor, err := s.Tokens.AuthenticateToken(ctx, "acme", tok)
-	if err != nil || actor.Org != "acme" || !strings.HasPrefix(actor.Name, "token:") || strings.Contains(actor.Name, tok) {
+	if err != nil || actor.Org != "acme" || actor.Name != "api_token:ci" || strings.Contains(actor.Name, tok) {
 		t.Errorf("actor %+v %v", actor, err)
 	}
 	if _, err := s.Tokens.AuthenticateToken(ctx, "beta", tok); code(err) != forgelink.EFORBIDDEN {
@@ -129,13 +129,17 @@ func TestAdminLinksAndSessions(t *testing.T) {
 	if _, err := s.Orgs.EnsureOrg(ctx, "beta", ""); err != nil {
 		t.Fatal(err)
 	}
-	link, err := s.SetupLinks.CreateAdminLink(ctx, "acme")
+	link, err := s.SetupLinks.CreateAdminLink(ctx, "acme", "Jane Doe")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Another org's page does not use the link up.
+	if _, err := s.SetupLinks.RedeemAdminLink(ctx, "beta", link); code(err) != forgelink.EEXPIRED {
+		t.Errorf("link redeemed in another org: %v", err)
+	}
 	sid, err := s.SetupLinks.RedeemAdminLink(ctx, "acme", link)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("link refused in its own org after a refusal elsewhere: %v", err)
 	}
 	if _, err := s.SetupLinks.RedeemAdminLink(ctx, "acme", link); code(err) != forgelink.EEXPIRED {
 		t.Errorf("second use: %v", err)
@@ -143,56 +147,53 @@ func TestAdminLinksAndSessions(t *testing.T) {
 	if _, err := mem.GetSession(ctx, sid); err == nil {
 		t.Error("the plain session id is a store key")
 	}
-	if actor, err := s.Sessions.AdminSession(ctx, "acme", sid); err != nil || actor.Name != "admin-session" {
-		t.Errorf("session: %+v %v", actor, err)
+	actor, sess, err := s.Sessions.AdminSession(ctx, "acme", sid)
+	if err != nil || actor.Name != "setup_link:Jane Doe" || sess.Role != forgelink.RoleAdmin || sess.Principal != "Jane Doe" {
+		t.Errorf("session: %+v %+v %v", actor, sess, err)
 	}
-	if _, err := s.Sessions.AdminSession(ctx, "beta", sid); code(err) != forgelink.EFORBIDDEN {
+	if _, _, err := s.Sessions.AdminSession(ctx, "beta", sid); code(err) != forgelink.EUNAUTHORIZED {
 		t.Errorf("other org: %v", err)
 	}
-	if _, err := s.Sessions.AdminSession(ctx, "acme", ""); code(err) != forgelink.EUNAUTHORIZED {
+	if _, _, err := s.Sessions.AdminSession(ctx, "acme", ""); code(err) != forgelink.EUNAUTHORIZED {
 		t.Errorf("no session: %v", err)
 	}
 	recs, _ := s.Audit.ListAudit(ctx, "acme", "", 0)
-	if len(recs) != 1 || recs[0].Action != forgelink.AuditAdminSignIn {
+	if len(recs) != 1 || recs[0].Action != forgelink.AuditAdminSignIn || recs[0].Actor != "setup_link:Jane Doe" {
 		t.Errorf("audit %+v", recs)
 	}
 
 	// Expiry: links after 10 minutes, sessions after 12 hours.
-	late, _ := s.SetupLinks.CreateAdminLink(ctx, "acme")
+	late, _ := s.SetupLinks.CreateAdminLink(ctx, "acme", "")
 	clock.add(forgelink.AdminLinkTTL)
 	if _, err := s.SetupLinks.RedeemAdminLink(ctx, "acme", late); code(err) != forgelink.EEXPIRED {
 		t.Errorf("expired link: %v", err)
 	}
 	clock.add(forgelink.SessionTTL)
-	if _, err := s.Sessions.AdminSession(ctx, "acme", sid); code(err) != forgelink.EUNAUTHORIZED {
+	if _, _, err := s.Sessions.AdminSession(ctx, "acme", sid); code(err) != forgelink.EUNAUTHORIZED {
 		t.Errorf("expired session: %v", err)
 	}
 
-	// Another org's link is refused; a member session is no admin session.
-	beta, _ := s.SetupLinks.CreateAdminLink(ctx, "beta")
-	if _, err := s.SetupLinks.RedeemAdminLink(ctx, "acme", beta); code(err) != forgelink.EFORBIDDEN {
-		t.Errorf("other org's link: %v", err)
-	}
+	// A member session is signed in, but no admin.
 	member, hash := newToken()
 	now := clock.now()
-	if err := mem.CreateSession(ctx, forgelink.Session{Hash: hash, Kind: forgelink.SessionMember, Org: "acme", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+	if err := mem.CreateSession(ctx, forgelink.Session{Hash: hash, Kind: forgelink.SessionMember, Org: "acme", Role: forgelink.RoleMember, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sessions.AdminSession(ctx, "acme", member); code(err) != forgelink.EUNAUTHORIZED {
+	if _, _, err := s.Sessions.AdminSession(ctx, "acme", member); code(err) != forgelink.EUNAUTHORIZED && code(err) != forgelink.EFORBIDDEN {
 		t.Errorf("member session: %v", err)
 	}
 
-	// Ending a session.
-	link, _ = s.SetupLinks.CreateAdminLink(ctx, "acme")
+	// Signing out ends the session, once; signing out again is fine.
+	link, _ = s.SetupLinks.CreateAdminLink(ctx, "acme", "")
 	sid, _ = s.SetupLinks.RedeemAdminLink(ctx, "acme", link)
-	if err := s.Sessions.EndAdminSession(ctx, sid); err != nil {
+	if err := s.Sessions.SignOut(ctx, "acme", sid); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sessions.AdminSession(ctx, "acme", sid); code(err) != forgelink.EUNAUTHORIZED {
+	if _, _, err := s.Sessions.AdminSession(ctx, "acme", sid); code(err) != forgelink.EUNAUTHORIZED {
 		t.Errorf("ended session: %v", err)
 	}
-	if err := s.Sessions.EndAdminSession(ctx, sid); err != nil {
-		t.Errorf("ending twice: %v", err)
+	if err := s.Sessions.SignOut(ctx, "acme", sid); err != nil {
+		t.Errorf("signing out twice: %v", err)
 	}
 }
 
@@ -303,7 +304,7 @@ func TestListAndRevokeAdminTokens(t *testing.T) {
 		t.Fatalf("audit: %+v", recs)
 	}
 	for _, r := range revoked {
-		if r.Actor != "operator" || strings.Contains(r.Detail, ci) || strings.Contains(r.Detail, deploy) {
+		if r.Actor != "operator:forgelinkctl" || strings.Contains(r.Detail, ci) || strings.Contains(r.Detail, deploy) {
 			t.Errorf("audit record %+v", r)
 		}
 	}

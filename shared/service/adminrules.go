@@ -75,6 +75,7 @@ func (s *AdminRules) CreateAdminRule(ctx context.Context, actor Actor, org strin
 	} else if err != nil {
 		return forgelink.AdminRule{}, err
 	}
+	s.cache.forgetRules(org)
 	s.audit(ctx, actor, forgelink.AuditAdminRuleAdded, integ.ID,
 		"Admin rule added: "+DescribeAdminRule(created)+" on "+integ.Host())
 	return created, nil
@@ -155,6 +156,7 @@ func (s *AdminRules) DeleteAdminRule(ctx context.Context, actor Actor, org, id s
 	} else if err != nil {
 		return err
 	}
+	s.cache.forgetRules(org)
 	s.audit(ctx, actor, forgelink.AuditAdminRuleRemoved, rule.IntegrationID, "Admin rule removed: "+DescribeAdminRule(rule))
 	return nil
 }

@@ -40,6 +40,9 @@ type Cache struct {
 	mu   sync.Mutex
 	ints map[integrationKey]cacheEntry[forgelink.Integration]
 	secs map[forgelink.SecretRef]cacheEntry[string]
+	// rules are the org's admin rules, for the scopes a login start asks for and for taking
+	// the role from sessions whose rule was removed (both may be up to 30 s stale).
+	rules map[string]cacheEntry[[]forgelink.AdminRule]
 }
 
 type integrationKey struct{ org, id string }
@@ -58,10 +61,11 @@ func NewCache(ttl time.Duration, now func() time.Time) *Cache {
 		now = time.Now
 	}
 	return &Cache{
-		ttl:  ttl,
-		now:  now,
-		ints: map[integrationKey]cacheEntry[forgelink.Integration]{},
-		secs: map[forgelink.SecretRef]cacheEntry[string]{},
+		ttl:   ttl,
+		now:   now,
+		ints:  map[integrationKey]cacheEntry[forgelink.Integration]{},
+		secs:  map[forgelink.SecretRef]cacheEntry[string]{},
+		rules: map[string]cacheEntry[[]forgelink.AdminRule]{},
 	}
 }
 
@@ -169,4 +173,32 @@ func (s *base) clientSecret(ctx context.Context, in forgelink.Integration) (stri
 	}
 	s.cache.putSecret(ref, v)
 	return v, nil
+}
+
+// adminRules returns org's admin rules, from the cache unless fresh (the callback, which
+// grants roles, always reads them fresh and refreshes the cache).
+func (s *base) adminRules(ctx context.Context, org string, fresh bool) ([]forgelink.AdminRule, error) {
+	if !fresh {
+		s.cache.mu.Lock()
+		e, ok := s.cache.rules[org]
+		s.cache.mu.Unlock()
+		if ok && s.cache.now().Before(e.exp) {
+			return e.v, nil
+		}
+	}
+	rules, err := s.store.ListAdminRules(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.mu.Lock()
+	cachePut(s.cache.rules, org, rules, s.cache.now(), s.cache.intTTL())
+	s.cache.mu.Unlock()
+	return rules, nil
+}
+
+// forgetRules drops org's cached rules (after a change through this container).
+func (c *Cache) forgetRules(org string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.rules, org)
 }

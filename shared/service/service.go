@@ -14,9 +14,12 @@ import (
 
 // GitLab is what the service needs from a GitLab server (implemented by shared/gitlab).
 type GitLab interface {
-	// AuthCodeURL is GitLab's /oauth/authorize URL for a PKCE (S256) sign-in.
-	AuthCodeURL(in forgelink.Integration, redirectURL, state, verifier string) string
-	Exchange(ctx context.Context, in forgelink.Integration, secret, redirectURL, code, verifier string) (accessToken string, err error)
+	// AuthCodeURLScopes is GitLab's /oauth/authorize URL for a PKCE (S256) sign-in that
+	// asks for scopes.
+	AuthCodeURLScopes(in forgelink.Integration, redirectURL, state, verifier string, scopes []string) string
+	// ExchangeGranted trades the code for an access token and the scopes GitLab granted
+	// (nil when its answer names none).
+	ExchangeGranted(ctx context.Context, in forgelink.Integration, secret, redirectURL, code, verifier string) (accessToken string, scopes []string, err error)
 	User(ctx context.Context, in forgelink.Integration, accessToken string) (forgelink.GitLabUser, error)
 	CheckCredentials(ctx context.Context, in forgelink.Integration, clientID, secret, redirectURL string) error
 	GroupAccessLevel(ctx context.Context, in forgelink.Integration, accessToken, group string, userID int64) (int, error)

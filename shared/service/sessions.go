@@ -14,11 +14,11 @@ func NewSessions(d Deps) *Sessions { return &Sessions{newBase(d)} }
 
 var errNotSignedIn = forgelink.Errorf(forgelink.EUNAUTHORIZED, "You are not signed in to this organization.")
 
-// MemberSession resolves the member session whose id is sessionID for org. It answers
-// EUNAUTHORIZED when the id is missing or unknown, the session expired, is an admin
-// session, belongs to another org (a session is worth nothing outside its org), or its
+// Session resolves the browser's session in org, whatever its role. It answers
+// EUNAUTHORIZED when the id is missing or unknown, the session expired, belongs to another
+// org (a session is worth nothing outside its org), or is a member session whose
 // integration was deleted or turned off (noticed within the integration cache's 30 s).
-func (s *Sessions) MemberSession(ctx context.Context, org, sessionID string) (forgelink.Session, error) {
+func (s *Sessions) Session(ctx context.Context, org, sessionID string) (forgelink.Session, error) {
 	if sessionID == "" || len(sessionID) > 256 {
 		return forgelink.Session{}, errNotSignedIn
 	}
@@ -28,8 +28,14 @@ func (s *Sessions) MemberSession(ctx context.Context, org, sessionID string) (fo
 	} else if err != nil {
 		return forgelink.Session{}, err
 	}
-	if sess.Kind != forgelink.SessionMember || sess.Org != org || !s.now().Before(sess.ExpiresAt) {
+	if sess.Org != org || !s.now().Before(sess.ExpiresAt) {
 		return forgelink.Session{}, errNotSignedIn
+	}
+	if sess.Role == "" { // sessions from before roles
+		sess.Role = map[bool]string{true: forgelink.RoleAdmin, false: forgelink.RoleMember}[sess.Kind == forgelink.SessionAdmin]
+	}
+	if sess.Kind != forgelink.SessionMember {
+		return sess, nil
 	}
 	in, err := s.cachedIntegration(ctx, org, sess.IntegrationID)
 	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND || (err == nil && in.Status != forgelink.StatusActive) {
@@ -37,14 +43,13 @@ func (s *Sessions) MemberSession(ctx context.Context, org, sessionID string) (fo
 	} else if err != nil {
 		return forgelink.Session{}, err
 	}
-	return sess, nil
+	return s.currentRole(ctx, sess)
 }
 
-// SignOut ends the member session sessionID of org and audits it. A session that no
-// longer exists (expired, or ended elsewhere) leaves nothing to end, so that is not an
-// error: the browser is signed out either way. A live session of another org, or an admin
-// session, is EUNAUTHORIZED and nothing changes. Whether the integration is still active
-// does not matter: ending a session is always allowed.
+// SignOut ends the browser's session sessionID in org, admin or member, and audits it. A
+// session that no longer exists (expired, or ended elsewhere) leaves nothing to end, so
+// that is not an error: the browser is signed out either way. A live session of another
+// org is EUNAUTHORIZED and nothing changes: signing out of one org never ends another's.
 func (s *Sessions) SignOut(ctx context.Context, org, sessionID string) error {
 	if sessionID == "" || len(sessionID) > 256 {
 		return errNotSignedIn
@@ -55,21 +60,23 @@ func (s *Sessions) SignOut(ctx context.Context, org, sessionID string) error {
 		return nil
 	case err != nil:
 		return err
-	case sess.Kind != forgelink.SessionMember || sess.Org != org:
+	case sess.Org != org:
 		return errNotSignedIn
 	}
 	if err := s.store.DeleteSession(ctx, sess.Hash); err != nil && forgelink.ErrorCode(err) != forgelink.ENOTFOUND {
 		return err
 	}
-	if err := s.store.PutAudit(ctx, forgelink.AuditRecord{
-		Org: org, Time: s.now().UTC(), Actor: "gitlab:" + sess.User.Username,
-		Action: forgelink.AuditSignOut, IntegrationID: sess.IntegrationID,
-	}); err != nil {
-		// The session is gone either way; a missing sign-out record is logged, not shown.
-		s.log.ErrorContext(ctx, "could not audit sign-out", "org", org, "error", err.Error())
-	}
-	s.log.InfoContext(ctx, "member signed out", "org", org, "integration", sess.IntegrationID, "gitlab_user_id", sess.User.ID)
+	s.audit(ctx, sessionActor(sess), forgelink.AuditSignOut, sess.IntegrationID, "")
+	s.log.InfoContext(ctx, "signed out", "org", org, "integration", sess.IntegrationID, "gitlab_user_id", sess.User.ID)
 	return nil
+}
+
+// sessionActor is who holds sess, for the audit trail.
+func sessionActor(sess forgelink.Session) Actor {
+	if sess.Kind == forgelink.SessionAdmin {
+		return SetupLinkActor(sess.Org, sess.Principal)
+	}
+	return GitLabActor(sess.Org, sess.IntegrationID, sess.User.Username)
 }
 
 // SignInLink is one way to sign in to an org, for its home page.
@@ -83,7 +90,7 @@ type SignInLink struct {
 // OrgHome is what the org's home page shows.
 type OrgHome struct {
 	Org forgelink.Org
-	// Session is the visitor's member session of this org; nil when not signed in here.
+	// Session is the visitor's session in this org; nil when not signed in here.
 	Session *forgelink.Session
 	// Links are the org's sign-in links (active integrations), listed only when the
 	// visitor is not signed in.
@@ -101,7 +108,7 @@ func (s *Sessions) Home(ctx context.Context, base, org, sessionID string) (OrgHo
 	}
 	home := OrgHome{Org: o}
 	if sessionID != "" {
-		sess, err := s.MemberSession(ctx, org, sessionID)
+		sess, err := s.Session(ctx, org, sessionID)
 		if err == nil {
 			home.Session = &sess
 			return home, nil
@@ -124,37 +131,22 @@ func (s *Sessions) Home(ctx context.Context, base, org, sessionID string) (OrgHo
 	return home, nil
 }
 
-var errNoAdminSession = forgelink.Errorf(forgelink.EUNAUTHORIZED, "You are not signed in as an admin of this org, or your session has expired. Ask your operator for a new sign-in link.")
+var errNoAdminSession = forgelink.Errorf(forgelink.EUNAUTHORIZED, "You are not signed in to this organization, or your session has expired. Sign in with GitLab, or ask your operator for a setup link.")
 
-// AdminSession resolves an admin browser session of org: EUNAUTHORIZED when missing,
-// expired or not an admin session; EFORBIDDEN when it is an admin session of another org.
-func (s *Sessions) AdminSession(ctx context.Context, org, sessionID string) (Actor, error) {
-	if sessionID == "" || len(sessionID) > 256 {
-		return Actor{}, errNoAdminSession
-	}
-	sess, err := s.store.GetSession(ctx, hashToken(sessionID))
-	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
-		return Actor{}, errNoAdminSession
+var errNotAdmin = forgelink.Errorf(forgelink.EFORBIDDEN, "You are signed in, but not as an admin of this organization. Ask one of its admins to add an admin rule for you.")
+
+// AdminSession resolves an admin of org: a session in org whose role is admin (a setup
+// link, or a GitLab sign-in an admin rule matched). EUNAUTHORIZED without a session,
+// EFORBIDDEN for a member.
+func (s *Sessions) AdminSession(ctx context.Context, org, sessionID string) (Actor, forgelink.Session, error) {
+	sess, err := s.Session(ctx, org, sessionID)
+	if forgelink.ErrorCode(err) == forgelink.EUNAUTHORIZED {
+		return Actor{}, forgelink.Session{}, errNoAdminSession
 	} else if err != nil {
-		return Actor{}, err
+		return Actor{}, forgelink.Session{}, err
 	}
-	switch {
-	case sess.Kind != forgelink.SessionAdmin, !s.now().Before(sess.ExpiresAt):
-		return Actor{}, errNoAdminSession
-	case sess.Org != org:
-		return Actor{}, forgelink.Errorf(forgelink.EFORBIDDEN, "You are signed in as an admin of another org.")
+	if sess.Role != forgelink.RoleAdmin {
+		return Actor{}, forgelink.Session{}, errNotAdmin
 	}
-	return Actor{Org: org, Name: "admin-session"}, nil
-}
-
-// EndAdminSession deletes an admin session; a missing one is not an error.
-func (s *Sessions) EndAdminSession(ctx context.Context, sessionID string) error {
-	if sessionID == "" {
-		return nil
-	}
-	err := s.store.DeleteSession(ctx, hashToken(sessionID))
-	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
-		return nil
-	}
-	return err
+	return sessionActor(sess), sess, nil
 }

@@ -13,34 +13,47 @@ type SetupLinks struct{ *base }
 // NewSetupLinks returns the SetupLinks noun over d.
 func NewSetupLinks(d Deps) *SetupLinks { return &SetupLinks{newBase(d)} }
 
-// CreateAdminLink returns a one-time admin sign-in token for org, valid for
-// forgelink.AdminLinkTTL; the link is {base}/orgs/{org}/admin/sign-in?token={plain}.
-func (s *SetupLinks) CreateAdminLink(ctx context.Context, org string) (string, error) {
+// MaxLabelLength bounds a setup link's label.
+const MaxLabelLength = 100
+
+// CreateAdminLink returns a one-time setup link token for org, valid for
+// forgelink.AdminLinkTTL, made for the person label names ("Jane Doe"; "" means
+// "operator"); the link is {base}/orgs/{org}/admin/sign-in?token={plain}.
+func (s *SetupLinks) CreateAdminLink(ctx context.Context, org, label string) (string, error) {
+	label = strings.TrimSpace(label)
+	if label == "" {
+		label = "operator"
+	}
+	if msg := checkName(label); msg != "" {
+		return "", forgelink.Invalid(map[string]string{"label": msg})
+	}
 	if _, err := s.getOrg(ctx, org); err != nil {
 		return "", err
 	}
 	plain, hash := newToken()
 	now := s.now().UTC()
-	if err := s.store.CreateAdminLink(ctx, forgelink.AdminLink{Hash: hash, Org: org, CreatedAt: now, ExpiresAt: now.Add(forgelink.AdminLinkTTL)}); err != nil {
+	link := forgelink.AdminLink{Hash: hash, Org: org, Label: label, CreatedAt: now, ExpiresAt: now.Add(forgelink.AdminLinkTTL)}
+	if err := s.store.CreateAdminLink(ctx, link); err != nil {
 		return "", err
 	}
 	return plain, nil
 }
 
-// AdminSignInURL is the admin sign-in link for a token of CreateAdminLink.
+// AdminSignInURL is the setup link for a token of CreateAdminLink.
 func AdminSignInURL(base, org, plain string) string {
 	return strings.TrimRight(base, "/") + "/orgs/" + org + "/admin/sign-in?token=" + plain
 }
 
-var errBadLink = forgelink.Errorf(forgelink.EEXPIRED, "This sign-in link is not valid: it was already used, has expired (links last 10 minutes) or was mistyped. Ask your operator for a new sign-in link.")
+var errBadLink = forgelink.Errorf(forgelink.EEXPIRED, "This setup link is not valid here: it was already used, has expired (links last 10 minutes), belongs to another organization or was mistyped. Ask your operator for a new one.")
 
-// RedeemAdminLink consumes a one-time sign-in link of org and starts an admin browser
-// session; it returns the session id for the cookie (only its hash is stored).
+// RedeemAdminLink consumes a one-time setup link of org and starts an admin session for
+// its label; it returns the session id for the cookie (only its hash is stored). A link of
+// another org is refused and stays usable in its own.
 func (s *SetupLinks) RedeemAdminLink(ctx context.Context, org, plain string) (string, error) {
 	if plain == "" || len(plain) > 256 {
 		return "", errBadLink
 	}
-	link, err := s.store.ConsumeAdminLink(ctx, hashToken(plain))
+	link, err := s.store.ConsumeAdminLink(ctx, org, hashToken(plain))
 	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
 		return "", errBadLink
 	} else if err != nil {
@@ -50,17 +63,14 @@ func (s *SetupLinks) RedeemAdminLink(ctx context.Context, org, plain string) (st
 	if !now.Before(link.ExpiresAt) {
 		return "", errBadLink
 	}
-	if link.Org != org {
-		return "", forgelink.Errorf(forgelink.EFORBIDDEN, "This sign-in link belongs to another org.")
-	}
 	sid, hash := newToken()
 	err = s.store.CreateSession(ctx, forgelink.Session{
-		Hash: hash, Kind: forgelink.SessionAdmin, Org: org,
+		Hash: hash, Kind: forgelink.SessionAdmin, Org: org, Role: forgelink.RoleAdmin, Principal: link.Label,
 		CreatedAt: now, ExpiresAt: now.Add(forgelink.SessionTTL),
 	})
 	if err != nil {
 		return "", err
 	}
-	s.audit(ctx, Actor{Org: org, Name: "admin-session"}, forgelink.AuditAdminSignIn, "", "signed in with a one-time link")
+	s.audit(ctx, SetupLinkActor(org, link.Label), forgelink.AuditAdminSignIn, "", "signed in with a setup link")
 	return sid, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -22,6 +23,8 @@ type LoginState struct {
 	Org           string `json:"o"`
 	IntegrationID string `json:"i"`
 	ReturnTo      string `json:"r,omitempty"`
+	// Test marks an admin's Test sign-in: its callback reports instead of signing in.
+	Test bool `json:"t,omitempty"`
 }
 
 // LoginStart is the outcome of StartLogin.
@@ -66,19 +69,36 @@ func (s *SignIn) StartLogin(ctx context.Context, base, org, id, rawReturnTo stri
 	if err != nil {
 		return LoginStart{}, err
 	}
-	st := LoginState{
-		State:         randomState(32),
-		Verifier:      randomState(32),
-		Org:           org,
-		IntegrationID: id,
-		ReturnTo:      cleanReturnTo(org, rawReturnTo),
+	return s.start(ctx, base, in, LoginState{ReturnTo: CleanReturnTo(org, rawReturnTo)})
+}
+
+// start draws the state and PKCE verifier of a sign-in through in and builds GitLab's
+// authorize URL. It asks for read_user alone, or read_user and api when a rule of in
+// needs group memberships (DESIGN.md: ask for no more than sign-in needs).
+func (s *SignIn) start(ctx context.Context, base string, in forgelink.Integration, st LoginState) (LoginStart, error) {
+	rules, err := s.adminRules(ctx, in.Org, false)
+	if err != nil {
+		return LoginStart{}, err
 	}
-	url := s.gitlab.AuthCodeURL(in, CallbackURL(base, org, id), st.State, st.Verifier)
+	scopes := []string{scopeReadUser}
+	if NeedsGroups(in, rules) {
+		scopes = append(scopes, scopeAPI)
+	}
+	st.State, st.Verifier = randomState(32), randomState(32)
+	st.Org, st.IntegrationID = in.Org, in.ID
+	url := s.gitlab.AuthCodeURLScopes(in, CallbackURL(base, in.Org, in.ID), st.State, st.Verifier, scopes)
 	return LoginStart{AuthURL: url, State: st}, nil
 }
 
-// cleanReturnTo returns raw when it is a same-origin absolute path, else the org home.
-func cleanReturnTo(org, raw string) string {
+// The scopes sign-in asks GitLab for: read_user for /api/v4/user, api for the group
+// memberships that rules need (GitLab has no narrower scope for them).
+const (
+	scopeReadUser = "read_user"
+	scopeAPI      = "api"
+)
+
+// CleanReturnTo returns raw when it is a same-origin absolute path, else the org home.
+func CleanReturnTo(org, raw string) string {
 	if raw == "" || len(raw) > maxReturnTo {
 		return OrgHomePath(org)
 	}
@@ -86,6 +106,12 @@ func cleanReturnTo(org, raw string) string {
 		return clean
 	}
 	return OrgHomePath(org)
+}
+
+// Integration returns integration id of org if people can sign in through it (the login
+// page), through the cache: ENOTFOUND, or EPENDING when it is not active.
+func (s *SignIn) Integration(ctx context.Context, org, id string) (forgelink.Integration, error) {
+	return s.signInIntegration(ctx, org, id, false)
 }
 
 // signInIntegration returns integration id of org if people can sign in through it.
@@ -146,23 +172,51 @@ type LoginCallback struct {
 
 // SignedIn is the outcome of a finished sign-in.
 type SignedIn struct {
-	// SessionID goes into the session cookie; only its hash is stored.
+	// SessionID goes into the session cookie; only its hash is stored. Empty for a test.
 	SessionID string
 	Session   forgelink.Session
 	// ReturnTo is where to send the browser: a same-origin path.
 	ReturnTo string
+	// Test is the report of a Test sign-in (no session was made), nil for a real one.
+	Test *TestOutcome
 }
 
 // defaultGitLabBudget bounds the whole exchange with GitLab at the callback (DESIGN.md:
 // GitLab down or slow, timeout ≤ 10 s).
 const defaultGitLabBudget = 10 * time.Second
 
+// ErrSetupProblem marks a sign-in that failed because the GitLab application is set up
+// wrongly: only an admin can fix it.
+var ErrSetupProblem = forgelink.Errorf(forgelink.EMALFORMED, "The GitLab application is not set up correctly.")
+
+// ErrSignInRefused marks a person the integration's rules keep out (allowed_groups).
+var ErrSignInRefused = forgelink.Errorf(forgelink.EDENIED, "You may not sign in here.")
+
+// identity is who came back from GitLab, and what the org's rules make of them.
+type identity struct {
+	User     forgelink.GitLabUser
+	Scopes   []string
+	Decision Decision
+}
+
 // FinishLogin completes a sign-in: it checks GitLab's answer against the state cookie
 // (state, org and integration must match: mix-up defence), exchanges the code with PKCE,
-// reads the GitLab user once (the access token is then dropped), refuses users who are
-// not active, upserts the member, starts a 12-hour member session (ending the one the
-// browser had), and audits the sign-in.
+// reads the GitLab user and the groups the rules name (the access token is then dropped),
+// refuses users who are not active or whom allowed_groups keeps out, and starts a 12-hour
+// session with the role the admin rules give (ending the one the browser had in this
+// org). A Test sign-in stops before the session and reports instead.
 func (s *SignIn) FinishLogin(ctx context.Context, cb LoginCallback) (SignedIn, error) {
+	done, err := s.finishLogin(ctx, cb)
+	// One "sign-in" line per finished attempt feeds the dashboard's metric filters;
+	// success and refusal write theirs where they happen.
+	if err != nil && !errors.Is(err, ErrSignInRefused) && !cb.Cookie.Test {
+		s.log.InfoContext(ctx, "sign-in", "outcome", "failed", "code", forgelink.ErrorCode(err),
+			"org", cb.Org, "integration", cb.IntegrationID)
+	}
+	return done, err
+}
+
+func (s *SignIn) finishLogin(ctx context.Context, cb LoginCallback) (SignedIn, error) {
 	// The integration in the path is checked first, so that an unknown org or integration
 	// answers the same 404 page as its login link and a pending or disabled one its 409
 	// page: DESIGN.md lists "unknown or pending integration" as a callback failure of its
@@ -180,42 +234,86 @@ func (s *SignIn) FinishLogin(ctx context.Context, cb LoginCallback) (SignedIn, e
 	if cb.Code == "" || len(cb.Code) > 1024 {
 		return SignedIn{}, forgelink.Errorf(forgelink.EMALFORMED, "GitLab did not send a sign-in code. Please start again.")
 	}
-	secret, err := s.clientSecret(ctx, in)
-	switch forgelink.ErrorCode(err) {
-	case "":
-	case forgelink.ENOTFOUND:
-		return SignedIn{}, forgelink.Wrap(forgelink.EPENDING, err,
-			"Sign-in through %s is not set up completely (its client secret is missing). Ask your organization admin to save the integration again.", signInName(in))
-	case forgelink.EUNAVAILABLE:
+	who, err := s.identify(ctx, in, cb)
+	if err != nil {
 		return SignedIn{}, err
-	default:
-		return SignedIn{}, forgelink.Wrap(forgelink.EUNAVAILABLE, err, "Sign-in is temporarily unavailable. Please try again in a moment.")
 	}
+	if cb.Cookie.Test {
+		return s.finishTest(ctx, in, who)
+	}
+	if !who.Decision.Allowed {
+		return SignedIn{}, s.refuse(ctx, in, who)
+	}
+	return s.startSession(ctx, in, cb, who)
+}
 
-	// One budget for both GitLab calls: a GitLab that is slow on each call, but under the
-	// client's per-call timeout, must still get its clear 502 within 10 s, well before the
-	// callback function's own timeout would answer with a bare gateway error.
+// identify exchanges the code and reads the user and the groups the rules need, all
+// within one budget: a GitLab that is slow on each call, but under the client's per-call
+// timeout, must still get its clear 502 within 10 s, well before the callback function's
+// own timeout would answer with a bare gateway error.
+func (s *SignIn) identify(ctx context.Context, in forgelink.Integration, cb LoginCallback) (identity, error) {
+	secret, err := s.secretFor(ctx, in)
+	if err != nil {
+		return identity{}, err
+	}
+	rules, err := s.adminRules(ctx, in.Org, true)
+	if err != nil {
+		return identity{}, err
+	}
 	gctx, cancel := context.WithTimeout(ctx, s.gitlabBudget)
 	defer cancel()
-	redirectURL := CallbackURL(cb.Base, cb.Org, cb.IntegrationID)
-	token, err := s.gitlab.Exchange(gctx, in, secret, redirectURL, cb.Code, cb.Cookie.Verifier)
+	token, scopes, err := s.gitlab.ExchangeGranted(gctx, in, secret, CallbackURL(cb.Base, cb.Org, cb.IntegrationID), cb.Code, cb.Cookie.Verifier)
 	if err != nil {
-		return SignedIn{}, gitlabFailure(in, err)
+		return identity{}, gitlabFailure(in, err)
 	}
 	user, err := s.gitlab.User(gctx, in, token)
 	if err != nil {
-		return SignedIn{}, gitlabFailure(in, err)
+		return identity{}, gitlabFailure(in, err)
 	}
 	if user.ID <= 0 || user.Username == "" {
-		return SignedIn{}, gitlabFailure(in, fmt.Errorf("GitLab user without id or username"))
+		return identity{}, gitlabFailure(in, fmt.Errorf("GitLab user without id or username"))
 	}
 	if user.State != "active" {
 		s.log.InfoContext(ctx, "sign-in refused: GitLab user not active",
 			"org", cb.Org, "integration", in.ID, "gitlab_user_id", user.ID, "state", user.State)
-		return SignedIn{}, ErrAccountNotActive
+		return identity{}, ErrAccountNotActive
 	}
+	d, err := s.decideAccess(gctx, in, rules, user, token)
+	if err != nil {
+		return identity{}, err
+	}
+	return identity{User: user, Scopes: scopes, Decision: d}, nil
+}
 
+// secretFor is the client secret of in, with its failures worded for the person signing in.
+func (s *SignIn) secretFor(ctx context.Context, in forgelink.Integration) (string, error) {
+	secret, err := s.clientSecret(ctx, in)
+	switch forgelink.ErrorCode(err) {
+	case "":
+		return secret, nil
+	case forgelink.ENOTFOUND:
+		return "", forgelink.Wrap(forgelink.EPENDING, err,
+			"Sign-in through %s is not set up completely (its client secret is missing). Ask your organization admin to save the integration again.", signInName(in))
+	case forgelink.EUNAVAILABLE:
+		return "", err
+	}
+	return "", forgelink.Wrap(forgelink.EUNAVAILABLE, err, "Sign-in is temporarily unavailable. Please try again in a moment.")
+}
+
+// refuse audits and explains a person whom the integration's allowed_groups keep out.
+func (s *SignIn) refuse(ctx context.Context, in forgelink.Integration, who identity) error {
+	s.audit(ctx, GitLabActor(in.Org, in.ID, who.User.Username), forgelink.AuditSignInRefused, in.ID,
+		"GitLab user id "+strconv.FormatInt(who.User.ID, 10)+" is in none of the allowed groups")
+	s.log.InfoContext(ctx, "sign-in", "outcome", "refused", "code", forgelink.EDENIED,
+		"org", in.Org, "integration", in.ID, "gitlab_user_id", who.User.ID)
+	return &forgelink.Error{Code: forgelink.EDENIED, Message: who.Decision.RefusedReason, Err: ErrSignInRefused}
+}
+
+// startSession upserts the member, starts the session and audits the sign-in (three
+// writes: member, session, audit).
+func (s *SignIn) startSession(ctx context.Context, in forgelink.Integration, cb LoginCallback, who identity) (SignedIn, error) {
 	now := s.now().UTC()
+	user := who.User
 	if err := s.store.PutMember(ctx, forgelink.Member{
 		Org: cb.Org, IntegrationID: in.ID, User: user, FirstSeenAt: now, LastSeenAt: now,
 	}); err != nil {
@@ -223,21 +321,15 @@ func (s *SignIn) FinishLogin(ctx context.Context, cb LoginCallback) (SignedIn, e
 	}
 	sid, hash := newToken()
 	sess := forgelink.Session{
-		Hash:          hash,
-		Kind:          forgelink.SessionMember,
-		Org:           cb.Org,
-		IntegrationID: in.ID,
-		GitLabHost:    in.Host(),
-		User:          user,
-		CreatedAt:     now,
-		ExpiresAt:     now.Add(forgelink.SessionTTL),
+		Hash: hash, Kind: forgelink.SessionMember, Org: cb.Org, IntegrationID: in.ID, GitLabHost: in.Host(),
+		User: user, Role: who.Decision.Role, RuleID: who.Decision.RuleID, CreatedAt: now, ExpiresAt: now.Add(forgelink.SessionTTL),
 	}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return SignedIn{}, err
 	}
-	err = s.store.PutAudit(ctx, forgelink.AuditRecord{
-		Org: cb.Org, Time: now, Actor: "gitlab:" + user.Username, Action: forgelink.AuditSignIn,
-		IntegrationID: in.ID, Detail: "GitLab user id " + strconv.FormatInt(user.ID, 10) + " on " + in.Host(),
+	err := s.store.PutAudit(ctx, forgelink.AuditRecord{
+		Org: cb.Org, Time: now, Actor: GitLabActor(cb.Org, in.ID, user.Username).Name, Action: forgelink.AuditSignIn,
+		IntegrationID: in.ID, Detail: "GitLab user id " + strconv.FormatInt(user.ID, 10) + " on " + in.Host() + " as " + sess.Role,
 	})
 	if err != nil {
 		// Every sign-in is audited: without the record there is no sign-in.
@@ -249,9 +341,10 @@ func (s *SignIn) FinishLogin(ctx context.Context, cb LoginCallback) (SignedIn, e
 			s.log.WarnContext(ctx, "could not end the previous session at sign-in", "error", err.Error())
 		}
 	}
-	s.log.InfoContext(ctx, "member signed in", "org", cb.Org, "integration", in.ID, "gitlab_user_id", user.ID)
+	s.log.InfoContext(ctx, "sign-in", "outcome", "success", "code", "", "role", sess.Role,
+		"org", cb.Org, "integration", in.ID, "gitlab_user_id", user.ID)
 	// Cleaned again, so the result is always a same-origin path, whatever the cookie held.
-	return SignedIn{SessionID: sid, Session: sess, ReturnTo: cleanReturnTo(cb.Org, cb.Cookie.ReturnTo)}, nil
+	return SignedIn{SessionID: sid, Session: sess, ReturnTo: CleanReturnTo(cb.Org, cb.Cookie.ReturnTo)}, nil
 }
 
 // checkLoginState compares the callback with the state cookie: the cookie must exist and
@@ -289,6 +382,10 @@ func (s *SignIn) gitlabRefusal(ctx context.Context, cb LoginCallback) error {
 	case "server_error", "temporarily_unavailable":
 		return forgelink.Errorf(forgelink.EUPSTREAM,
 			"GitLab could not complete the sign-in (%s). Please try again in a moment.", code)
+	case "invalid_scope", "unauthorized_client", "invalid_client", "invalid_request", "unsupported_response_type":
+		return &forgelink.Error{Code: forgelink.EMALFORMED, Err: ErrSetupProblem, Message: fmt.Sprintf(
+			"GitLab refused this sign-in because the organization's GitLab application is not set up correctly (GitLab said: %s). "+
+				"An admin of %s must fix the application on GitLab; trying again will not help.", code, cb.Org)}
 	default:
 		return forgelink.Errorf(forgelink.EMALFORMED,
 			"GitLab refused the sign-in request (%s). If this keeps happening, ask your organization admin to check the integration's settings on GitLab.", code)

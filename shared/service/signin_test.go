@@ -54,8 +54,8 @@ func TestCleanReturnTo(t *testing.T) {
 		"javascript:alert(1)":            "/orgs/acme",
 		"/" + string(make([]byte, 2000)): "/orgs/acme",
 	} {
-		if got := cleanReturnTo("acme", raw); got != want {
-			t.Errorf("cleanReturnTo(%q) = %q, want %q", raw, got, want)
+		if got := CleanReturnTo("acme", raw); got != want {
+			t.Errorf("CleanReturnTo(%q) = %q, want %q", raw, got, want)
 		}
 	}
 }

@@ -173,5 +173,5 @@ func (s *Tokens) AuthenticateToken(ctx context.Context, org, bearer string) (Act
 	if t.Org != org {
 		return Actor{}, forgelink.Errorf(forgelink.EFORBIDDEN, "This token does not belong to org %q.", org)
 	}
-	return Actor{Org: org, Name: "token:" + hash[:8]}, nil
+	return TokenActor(org, t.Name), nil
 }

@@ -388,26 +388,28 @@ func testAdminTokenListAndDelete(t *testing.T, e *env) {
 
 func testAdminLinks(t *testing.T, e *env) {
 	now := e.clock.Now()
-	link := forgelink.AdminLink{Hash: randomHex(32), Org: "acme", CreatedAt: now, ExpiresAt: now.Add(forgelink.AdminLinkTTL)}
+	link := forgelink.AdminLink{Hash: randomHex(32), Org: "acme", Label: "Jane Doe", CreatedAt: now, ExpiresAt: now.Add(forgelink.AdminLinkTTL)}
 	wantCode(t, e.CreateAdminLink(e.ctx, link), "", "create link")
 	wantCode(t, e.CreateAdminLink(e.ctx, link), forgelink.ECONFLICT, "create a live link twice")
 	e.clock.Set(link.ExpiresAt.Add(-2 * time.Second))
-	got, err := e.ConsumeAdminLink(e.ctx, link.Hash)
-	wantCode(t, err, "", "consume")
+	_, err := e.ConsumeAdminLink(e.ctx, "globex", link.Hash)
+	wantCode(t, err, forgelink.ENOTFOUND, "consume in another org")
+	got, err := e.ConsumeAdminLink(e.ctx, "acme", link.Hash)
+	wantCode(t, err, "", "consume in its own org after a refusal elsewhere")
 	same(t, got, link, "consumed link")
-	_, err = e.ConsumeAdminLink(e.ctx, link.Hash)
+	_, err = e.ConsumeAdminLink(e.ctx, "acme", link.Hash)
 	wantCode(t, err, forgelink.ENOTFOUND, "consume twice")
-	_, err = e.ConsumeAdminLink(e.ctx, randomHex(32))
+	_, err = e.ConsumeAdminLink(e.ctx, "acme", randomHex(32))
 	wantCode(t, err, forgelink.ENOTFOUND, "consume unknown")
 
 	now = e.clock.Now()
 	old := forgelink.AdminLink{Hash: randomHex(32), Org: "acme", CreatedAt: now, ExpiresAt: now.Add(forgelink.AdminLinkTTL)}
 	wantCode(t, e.CreateAdminLink(e.ctx, old), "", "create second link")
 	e.clock.Set(old.ExpiresAt)
-	_, err = e.ConsumeAdminLink(e.ctx, old.Hash)
+	_, err = e.ConsumeAdminLink(e.ctx, "acme", old.Hash)
 	wantCode(t, err, forgelink.ENOTFOUND, "consume at expiry")
 	e.clock.Advance(time.Hour)
-	_, err = e.ConsumeAdminLink(e.ctx, old.Hash)
+	_, err = e.ConsumeAdminLink(e.ctx, "acme", old.Hash)
 	wantCode(t, err, forgelink.ENOTFOUND, "consume long after expiry")
 }
 
@@ -419,7 +421,7 @@ func testAdminLinkConcurrentConsume(t *testing.T, e *env) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { _, errs[i] = e.ConsumeAdminLink(e.ctx, link.Hash) })
+		wg.Go(func() { _, errs[i] = e.ConsumeAdminLink(e.ctx, "acme", link.Hash) })
 	}
 	wg.Wait()
 	wins := 0

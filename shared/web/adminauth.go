@@ -11,14 +11,17 @@ import (
 // adminPage authenticates an admin browser session for the org in the path. It answers
 // the request itself (401 / 403 page) and returns ok false when there is none.
 func (s *integrationsServer) adminPage(w http.ResponseWriter, r *http.Request) (actor service.Actor, sessionID string, ok bool) {
-	sessionID = s.cookie(r, cookieAdmin)
-	actor, err := s.sessions.AdminSession(r.Context(), r.PathValue("org"), sessionID)
+	org := r.PathValue("org")
+	sessionID = s.cookie(r, sessionCookie(org))
+	actor, _, err := s.sessions.AdminSession(r.Context(), org, sessionID)
 	if err != nil {
-		page := errorPage{}
-		if forgelink.ErrorCode(err) == forgelink.EUNAUTHORIZED {
+		page := errorPage{ActionURL: service.OrgHomePath(org), ActionLabel: "Go to the organization's sign-in page"}
+		switch forgelink.ErrorCode(err) {
+		case forgelink.EUNAUTHORIZED:
 			page.Title = "Please sign in as an admin"
-			page.Message = "You are not signed in as an admin of this org, or your admin session has expired. " +
-				"Ask your operator for a new sign-in link (forgelinkctl sign-in-link " + r.PathValue("org") + ")."
+		case forgelink.EFORBIDDEN:
+			page.Title = "Admins only"
+			page.ActionLabel = "Back to the organization"
 		}
 		s.failPage(w, r, err, page)
 		return service.Actor{}, "", false

@@ -24,7 +24,7 @@ func (s *callbackServer) handleCallback() http.Handler {
 			Code:              q.Get("code"),
 			State:             q.Get("state"),
 			Error:             q.Get("error"),
-			PreviousSessionID: s.cookie(r, cookieSession),
+			PreviousSessionID: s.cookie(r, sessionCookie(org)),
 		}
 		if raw := s.cookie(r, cookieState); raw != "" {
 			var st service.LoginState
@@ -36,6 +36,18 @@ func (s *callbackServer) handleCallback() http.Handler {
 		}
 
 		done, err := s.signIn.FinishLogin(r.Context(), cb)
+		if cb.Cookie.Test {
+			// A Test sign-in reports on the integration's page, whatever happened, and
+			// never touches the browser's session.
+			out := done.Test
+			if err != nil {
+				out = service.TestFailure(org, id, err)
+			}
+			s.setTestOutcome(w, r, out)
+			s.clearCookie(w, r, cookieState)
+			http.Redirect(w, r, service.IntegrationPagePath(org, id), http.StatusSeeOther)
+			return
+		}
 		if err != nil {
 			s.clearCookie(w, r, cookieState)
 			s.failSignIn(w, r, err)
@@ -44,7 +56,7 @@ func (s *callbackServer) handleCallback() http.Handler {
 		// The session cookie goes first and the state cookie's deletion last: some cookie
 		// jars (curl 7.x among them) drop a deletion that is followed by another
 		// Set-Cookie in the same response, and would then replay the spent state cookie.
-		s.setCookie(w, r, cookieSession, done.SessionID, forgelink.SessionTTL)
+		s.setCookie(w, r, sessionCookie(org), done.SessionID, forgelink.SessionTTL)
 		s.clearCookie(w, r, cookieState)
 		http.Redirect(w, r, done.ReturnTo, http.StatusSeeOther)
 	})
@@ -62,6 +74,10 @@ func (s *site) failSignIn(w http.ResponseWriter, r *http.Request, err error) {
 		page = errorPage{Title: "Sign-in cancelled", ActionURL: loginURL, ActionLabel: "Try again"}
 	case errors.Is(err, service.ErrLoginExpired):
 		page = errorPage{Title: "Your sign-in attempt expired or was not started here", ActionURL: loginURL, ActionLabel: "Start again"}
+	case errors.Is(err, service.ErrSignInRefused):
+		page = errorPage{Title: "You may not sign in to this organization", ActionURL: home, ActionLabel: "Back to the organization"}
+	case errors.Is(err, service.ErrSetupProblem):
+		page = errorPage{Title: "Sign-in is not set up correctly", ActionURL: home, ActionLabel: "Back to the organization"}
 	case errors.Is(err, service.ErrAccountNotActive):
 		page = errorPage{Title: "Your GitLab account is not active", ActionURL: home, ActionLabel: "Back to the organization"}
 	default:

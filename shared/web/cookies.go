@@ -6,15 +6,40 @@ import (
 	"time"
 
 	"github.com/forgelink/forgelink/shared/forgelink"
-	"github.com/forgelink/forgelink/shared/statecookie"
+	"github.com/forgelink/forgelink/shared/service"
 )
 
 // Cookie base names; cookieName adds the __Host- prefix on https.
 const (
 	cookieState   = "forgelink_state"   // sealed OAuth state, 10 min, cleared at callback
-	cookieSession = "forgelink_session" // member session id
-	cookieAdmin   = "forgelink_admin"   // admin browser session id
+	cookieSession = "forgelink_session" // prefix of the per-org session cookies
 )
+
+// MaxOrgSessions caps the orgs one browser can be signed in to at once: each is a cookie
+// sent with every request, and browsers keep about 50 per site.
+const MaxOrgSessions = 20
+
+// sessionCookie is the name of the browser's session cookie in org: one cookie per org,
+// so signing in to or out of one org never touches another's session. Org slugs are
+// [a-z0-9-], safe in a cookie name.
+func sessionCookie(org string) string { return cookieSession + "_" + org }
+
+// orgSessions counts the org session cookies r carries besides org's own.
+func (s *site) orgSessions(r *http.Request, org string) int {
+	prefix, own := s.cookieName(r, cookieSession+"_"), s.cookieName(r, sessionCookie(org))
+	n := 0
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, prefix) && c.Name != own && c.Value != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// errTooManySessions refuses a new org session past MaxOrgSessions: evicting another
+// org's session would break the promise that signing in here never signs you out there.
+var errTooManySessions = forgelink.Errorf(forgelink.ECONFLICT,
+	"This browser is signed in to too many organizations at once. Sign out of one you no longer use, then sign in again.")
 
 // base returns the public base URL for r: FORGELINK_BASE_URL when set, otherwise the API
 // Gateway domain (always https), otherwise the request's own scheme and host.
@@ -99,8 +124,76 @@ func (s *site) checkForm(r *http.Request, sessionID string) error {
 		return err
 	}
 	got := r.PostFormValue("csrf_token")
-	if sessionID == "" || got == "" || !statecookie.Equal(got, s.csrfToken(sessionID)) {
+	// VerifyMAC accepts the previous cookie key too: forms open during a key rotation
+	// still post.
+	if sessionID == "" || got == "" || !s.sealer.VerifyMAC("csrf", sessionID, got) {
 		return errCSRF
 	}
 	return nil
+}
+
+// crossOrigin is Go's protection against cross-site form posts (Sec-Fetch-Site, then
+// Origin against Host).
+var crossOrigin = http.NewCrossOriginProtection()
+
+var errCrossSite = forgelink.Errorf(forgelink.EFORBIDDEN,
+	"This request did not come from forgelink's own page, so nothing happened. Open the link again and use the button on its page.")
+
+// sameOrigin refuses a state-changing request that forms without a CSRF token (the login
+// button, a setup link's Continue) accept only from forgelink's own pages: cross-site or
+// same-site by Sec-Fetch-Site, or, from browsers without it, an Origin other than the
+// base URL's. It changes nothing, so the caller answers 403 and sets no cookie.
+func (s *site) sameOrigin(r *http.Request) error {
+	err := crossOrigin.Check(r)
+	if err == nil && r.Header.Get("Sec-Fetch-Site") == "" {
+		if o := r.Header.Get("Origin"); o != "" && o != originOf(s.base(r)) {
+			err = errCrossSite
+		}
+	}
+	if err != nil {
+		s.log.InfoContext(r.Context(), "cross-origin post refused", "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		return errCrossSite
+	}
+	return nil
+}
+
+// originOf is the scheme://host[:port] of a base URL.
+func originOf(base string) string {
+	if i := strings.Index(base, "://"); i >= 0 {
+		if j := strings.IndexByte(base[i+3:], '/'); j >= 0 {
+			return base[:i+3+j]
+		}
+	}
+	return base
+}
+
+// cookieTest carries a Test sign-in's outcome from the callback to the integration's page
+// (sealed: it names GitLab users and groups).
+const cookieTest = "forgelink_test"
+
+// testOutcomeTTL is how long a Test sign-in's report waits to be shown.
+const testOutcomeTTL = 5 * time.Minute
+
+func (s *site) setTestOutcome(w http.ResponseWriter, r *http.Request, out *service.TestOutcome) {
+	sealed, err := s.sealer.Seal(out, s.now(), testOutcomeTTL)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "could not seal a test outcome", "error", err.Error())
+		return
+	}
+	s.setCookie(w, r, cookieTest, sealed, testOutcomeTTL)
+}
+
+// takeTestOutcome returns the Test sign-in report waiting for integration id, and clears
+// it; nil when there is none.
+func (s *site) takeTestOutcome(w http.ResponseWriter, r *http.Request, id string) *service.TestOutcome {
+	raw := s.cookie(r, cookieTest)
+	if raw == "" {
+		return nil
+	}
+	var out service.TestOutcome
+	if err := s.sealer.Open(raw, s.now(), &out); err != nil || out.IntegrationID != id {
+		return nil
+	}
+	s.clearCookie(w, r, cookieTest)
+	return &out
 }

@@ -204,15 +204,6 @@ func (s *integrationsServer) handleAPIDeleteIntegration() http.Handler {
 	})
 }
 
-// auditJSON is one audit record in the API.
-type auditJSON struct {
-	Time          string `json:"time"`
-	Actor         string `json:"actor"`
-	Action        string `json:"action"`
-	IntegrationID string `json:"integration_id"`
-	Detail        string `json:"detail"`
-}
-
 func (s *integrationsServer) handleAPIIntegrationAudit() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := s.apiActor(w, r)
@@ -238,7 +229,7 @@ func (s *integrationsServer) handleAPIIntegrationAudit() http.Handler {
 		}
 		out := make([]auditJSON, 0, len(recs))
 		for _, a := range recs {
-			out = append(out, auditJSON{Time: a.Time.UTC().Format(time.RFC3339Nano), Actor: a.Actor, Action: a.Action, IntegrationID: a.IntegrationID, Detail: a.Detail})
+			out = append(out, toAuditJSON(a))
 		}
 		if len(out) == 0 {
 			if _, err := s.integrations.GetIntegration(r.Context(), actor.Org, id); err != nil {

@@ -99,12 +99,15 @@ func testIntegrationsAPI(t *testing.T, opts apptest.Options) {
 	r = e.API(t, http.MethodGet, igAPIPath(e, "/"+in.ID+"/audit"), nil)
 	igWantStatus(t, r, http.StatusOK)
 	audit := igDecode[struct {
-		Audit []struct{ Time, Actor, Action, IntegrationID, Detail string } `json:"audit"`
+		Audit []struct {
+			Time, Action, IntegrationID, Detail string
+			Actor                               struct{ Type, Name string }
+		} `json:"audit"`
 	}](t, r)
 	var actions []string
 	for _, a := range audit.Audit {
 		actions = append(actions, a.Action)
-		if !strings.HasPrefix(a.Actor, "token:") || a.Time == "" {
+		if a.Actor.Type != "api_token" || a.Actor.Name != "apptest" || a.Time == "" {
 			t.Errorf("audit record %+v", a)
 		}
 	}

@@ -186,7 +186,10 @@ type integrationEditPage struct {
 	Errors  map[string]string
 	Summary []fieldError
 	Message string
-	Audit   []forgelink.AuditRecord
+	Audit   []auditRow
+	// Test is a Test sign-in's report waiting to be shown, and TestAction its button.
+	Test       *service.TestOutcome
+	TestAction string
 }
 
 func (s *integrationsServer) editPage(r *http.Request, sid string, in forgelink.Integration) integrationEditPage {
@@ -199,6 +202,7 @@ func (s *integrationsServer) editPage(r *http.Request, sid string, in forgelink.
 		Pending:       in.Status != forgelink.StatusActive,
 		Action:        integrationPath(in.Org, in.ID),
 		DeleteAction:  integrationPath(in.Org, in.ID) + "/delete",
+		TestAction:    integrationPath(in.Org, in.ID) + "/test",
 		ListURL:       integrationsPath(in.Org),
 		CallbackURL:   service.CallbackURL(base, in.Org, in.ID),
 		SetupURL:      service.SetupURL(in),
@@ -220,7 +224,7 @@ func (s *integrationsServer) editPage(r *http.Request, sid string, in forgelink.
 	if err != nil {
 		s.log.WarnContext(r.Context(), "audit trail unavailable", "error", err.Error())
 	}
-	page.Audit = audit
+	page.Audit = auditRows(audit, in.Host())
 	return page
 }
 
@@ -235,7 +239,33 @@ func (s *integrationsServer) handleIntegrationPage() http.Handler {
 			s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
 			return
 		}
-		s.render(w, r, http.StatusOK, "integrations_edit.html", s.editPage(r, sid, in))
+		page := s.editPage(r, sid, in)
+		page.Test = s.takeTestOutcome(w, r, in.ID)
+		s.render(w, r, http.StatusOK, "integrations_edit.html", page)
+	})
+}
+
+// handleTestSignIn is POST …/integrations/{id}/test: an admin's Test sign-in, the real
+// flow in test mode (302 to GitLab); the callback reports back on the integration's page.
+func (s *integrationsServer) handleTestSignIn() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, _, ok := s.adminForm(w, r)
+		if !ok {
+			return
+		}
+		start, err := s.signIn.StartTest(r.Context(), actor, s.base(r), actor.Org, r.PathValue("id"))
+		if err != nil {
+			s.failPage(w, r, err, errorPage{ActionURL: integrationPath(actor.Org, r.PathValue("id")), ActionLabel: "Back to the integration"})
+			return
+		}
+		sealed, err := s.sealer.Seal(start.State, s.now(), forgelink.StateTTL)
+		if err != nil {
+			s.fail(w, r, forgelink.Wrap(forgelink.EINTERNAL, err, "The test could not be started."))
+			return
+		}
+		s.setCookie(w, r, cookieState, sealed, forgelink.StateTTL)
+		w.Header().Set("Location", start.AuthURL)
+		w.WriteHeader(http.StatusFound)
 	})
 }
 
@@ -313,3 +343,5 @@ func fieldsOrEmpty(err error) map[string]string {
 	}
 	return map[string]string{}
 }
+
+func (p integrationEditPage) gitLabOrigin() string { return originOf(p.In.URL) }

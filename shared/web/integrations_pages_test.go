@@ -71,7 +71,7 @@ func testAdminJourneyHTML(t *testing.T, opts apptest.Options) {
 		e.GitLabURL + `/groups/{group}/-/settings/applications`,
 		"<code>api</code>", "<code>read_user</code>", "<em>Trusted</em> unchecked", "<em>Confidential</em> checked",
 		`<label for="client_id">`, `<label for="client_secret">`, `type="password" id="client_secret" name="client_secret" value=""`,
-		`autocomplete="off"`, "Save Integration", "integration.created",
+		`autocomplete="off"`, "Save Integration", "Integration added",
 	} {
 		if !strings.Contains(html.UnescapeString(r.Body), want) && !strings.Contains(r.Body, want) {
 			t.Errorf("setup page lacks %q", want)
@@ -131,7 +131,7 @@ func testAdminJourneyHTML(t *testing.T, opts apptest.Options) {
 	// The edit page of the active integration: secret set, never shown, audit trail.
 	r = e.Get(t, c, list+"/"+id)
 	igWantStatus(t, r, http.StatusOK)
-	for _, want := range []string{"A secret is set", `name="client_secret" value=""`, `<textarea id="ca_bundle"`, "integration.saved", loginURL, "data-confirm="} {
+	for _, want := range []string{"A secret is set", `name="client_secret" value=""`, `<textarea id="ca_bundle"`, "Credentials saved and verified", loginURL, "data-confirm="} {
 		if !strings.Contains(r.Body, want) {
 			t.Errorf("edit page lacks %q", want)
 		}
@@ -170,35 +170,45 @@ func TestAdminPagesNeedSession(t *testing.T) {
 	for _, path := range []string{list, list + "/new", list + "/abc"} {
 		r := e.Get(t, anon, path)
 		igWantStatus(t, r, http.StatusUnauthorized)
-		if !strings.Contains(r.Body, "new sign-in link") {
+		if !strings.Contains(r.Body, "setup link") || !strings.Contains(r.Body, "Sign in with GitLab") {
 			t.Errorf("401 page does not say how to sign in: %s", r.Body)
 		}
 	}
 	r := e.PostForm(t, anon, list, map[string]string{"url": e.GitLabURL, "platform": "gitlab"})
 	igWantStatus(t, r, http.StatusUnauthorized)
 
-	// A bad, reused or foreign sign-in link.
-	r = e.Get(t, anon, "/orgs/"+e.Org+"/admin/sign-in?token=nope")
+	// A bad, reused or foreign setup link. Opening one only shows its page: a link
+	// preview or scanner that fetches it does not use it up.
+	r = e.RedeemSetupLink(t, anon, e.Org, "/orgs/"+e.Org+"/admin/sign-in?token=nope")
 	igWantStatus(t, r, http.StatusBadRequest)
-	link, _ := e.App.Services.SetupLinks.CreateAdminLink(context.Background(), e.Org)
-	r = e.Get(t, anon, "/orgs/"+e.Org+"/admin/sign-in?token="+link)
+	link := e.SetupLink(t, e.Org, "Jane Doe")
+	for range 2 {
+		igWantStatus(t, e.Get(t, e.Client(t), link), http.StatusOK)
+	}
+	r = e.RedeemSetupLink(t, anon, e.Org, link)
 	igWantStatus(t, r, http.StatusSeeOther)
 	if r.Header.Get("Location") != list {
 		t.Errorf("sign-in redirected to %q", r.Header.Get("Location"))
 	}
-	r = e.Get(t, e.Client(t), "/orgs/"+e.Org+"/admin/sign-in?token="+link)
+	r = e.RedeemSetupLink(t, e.Client(t), e.Org, link)
 	igWantStatus(t, r, http.StatusBadRequest)
 
-	// An admin session of org acme does not open org "beta" (same app, second org).
+	// An admin session of org acme does not open org "beta" (same app, second org), and
+	// beta's setup link does not work on acme's page, nor is it used up there.
 	if _, err := e.App.Services.Orgs.EnsureOrg(context.Background(), "beta", "Beta"); err != nil {
 		t.Fatal(err)
 	}
 	c := e.AdminClient(t)
 	r = e.Get(t, c, "/orgs/beta/settings/integrations")
-	igWantStatus(t, r, http.StatusForbidden)
-	betaLink, _ := e.App.Services.SetupLinks.CreateAdminLink(context.Background(), "beta")
-	r = e.Get(t, e.Client(t), "/orgs/"+e.Org+"/admin/sign-in?token="+betaLink)
-	igWantStatus(t, r, http.StatusForbidden)
+	igWantStatus(t, r, http.StatusUnauthorized)
+	betaLink := e.SetupLink(t, "beta", "Beta admin")
+	_, betaToken, _ := strings.Cut(betaLink, "?token=")
+	r = e.RedeemSetupLink(t, e.Client(t), e.Org, "/orgs/"+e.Org+"/admin/sign-in?token="+betaToken)
+	igWantStatus(t, r, http.StatusBadRequest)
+	igWantStatus(t, e.RedeemSetupLink(t, c, "beta", betaLink), http.StatusSeeOther)
+	// Now c is admin of both orgs at once.
+	igWantStatus(t, e.Get(t, c, list), http.StatusOK)
+	igWantStatus(t, e.Get(t, c, "/orgs/beta/settings/integrations"), http.StatusOK)
 
 	// A member-style cookie value that is not an admin session is refused.
 	igNoLeak(t, e, link, betaLink)

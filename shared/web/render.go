@@ -21,7 +21,8 @@ var templateFS embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 var funcs = template.FuncMap{
-	"field": fieldText,
+	"field":   fieldText,
+	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -67,6 +68,11 @@ type view struct {
 	Page  any
 }
 
+// formsToGitLab is a page with a form whose answer redirects to a GitLab server (Sign in
+// with GitLab, Test sign-in): browsers apply form-action to that redirect too, so the
+// policy must name the server's origin.
+type formsToGitLab interface{ gitLabOrigin() string }
+
 // render writes page name with status. It sets a nonce-based Content-Security-Policy so
 // that only forgelink's own inline script runs, whatever a stored name contains.
 func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
@@ -85,9 +91,13 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name s
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
+	formAction := "'self'"
+	if g, ok := data.(formsToGitLab); ok && g.gitLabOrigin() != "" {
+		formAction += " " + g.gitLabOrigin()
+	}
 	h.Set("Content-Security-Policy", fmt.Sprintf(
-		"default-src 'none'; script-src 'nonce-%s'; style-src 'nonce-%s'; img-src * data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-		nonce, nonce))
+		"default-src 'none'; script-src 'nonce-%s'; style-src 'nonce-%s'; img-src * data:; form-action %s; frame-ancestors 'none'; base-uri 'none'",
+		nonce, nonce, formAction))
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

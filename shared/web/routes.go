@@ -76,6 +76,7 @@ var integrationsRoutes = []route[*integrationsServer]{
 	{"GET", "/orgs/{org}/settings/integrations/{id}", (*integrationsServer).handleIntegrationPage},
 	{"POST", "/orgs/{org}/settings/integrations/{id}", (*integrationsServer).handleSaveIntegrationForm},
 	{"POST", "/orgs/{org}/settings/integrations/{id}/delete", (*integrationsServer).handleDeleteIntegrationForm},
+	{"POST", "/orgs/{org}/settings/integrations/{id}/test", (*integrationsServer).handleTestSignIn},
 
 	// Admin JSON API.
 	{"GET", "/api/v1/orgs/{org}/integrations", (*integrationsServer).handleAPIListIntegrations},
@@ -95,7 +96,8 @@ var integrationsRoutes = []route[*integrationsServer]{
 }
 
 var loginRoutes = []route[*loginServer]{
-	{"GET", "/orgs/{org}/login/{id}", (*loginServer).handleLogin},
+	{"GET", "/orgs/{org}/login/{id}", (*loginServer).handleLoginPage},
+	{"POST", "/orgs/{org}/login/{id}", (*loginServer).handleLogin},
 }
 
 var callbackRoutes = []route[*callbackServer]{
@@ -106,7 +108,8 @@ var sessionRoutes = []route[*sessionServer]{
 	{"GET", "/orgs/{org}", (*sessionServer).handleOrgHome},
 	{"GET", "/api/v1/orgs/{org}/session", (*sessionServer).handleAPISession},
 	{"POST", "/orgs/{org}/logout", (*sessionServer).handleLogout},
-	{"GET", "/orgs/{org}/admin/sign-in", (*sessionServer).handleAdminSignIn},
+	{"GET", "/orgs/{org}/admin/sign-in", (*sessionServer).handleSetupLinkPage},
+	{"POST", "/orgs/{org}/admin/sign-in", (*sessionServer).handleAdminSignIn},
 }
 
 func handleHealth() http.Handler {

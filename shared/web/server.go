@@ -70,6 +70,8 @@ type IntegrationsServices struct {
 	Tokens       *service.Tokens
 	Audit        *service.Audit
 	AdminRules   *service.AdminRules
+	// SignIn starts Test sign-ins.
+	SignIn *service.SignIn
 }
 
 type integrationsServer struct {
@@ -79,24 +81,27 @@ type integrationsServer struct {
 	tokens       *service.Tokens
 	audit        *service.Audit
 	adminRules   *service.AdminRules
+	signIn       *service.SignIn
 }
 
 // Integrations is the handler of the integrations function: the admin pages and the
 // admin JSON API.
 func Integrations(o Options, svc IntegrationsServices) http.Handler {
 	s := &integrationsServer{site: newSite(o), integrations: svc.Integrations,
-		sessions: svc.Sessions, tokens: svc.Tokens, audit: svc.Audit, adminRules: svc.AdminRules}
+		sessions: svc.Sessions, tokens: svc.Tokens, audit: svc.Audit, adminRules: svc.AdminRules, signIn: svc.SignIn}
 	return serve(s.site, s, integrationsRoutes)
 }
 
 type loginServer struct {
 	*site
-	signIn *service.SignIn
+	signIn   *service.SignIn
+	sessions *service.Sessions
 }
 
-// Login is the handler of the login function: it starts sign-ins.
-func Login(o Options, signIn *service.SignIn) http.Handler {
-	s := &loginServer{site: newSite(o), signIn: signIn}
+// Login is the handler of the login function: the sign-in page, and its button that
+// starts a sign-in.
+func Login(o Options, signIn *service.SignIn, sessions *service.Sessions) http.Handler {
+	s := &loginServer{site: newSite(o), signIn: signIn, sessions: sessions}
 	return serve(s.site, s, loginRoutes)
 }
 

@@ -20,7 +20,7 @@ type homePage struct {
 func (s *sessionServer) handleOrgHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		org := r.PathValue("org")
-		sid := s.cookie(r, cookieSession)
+		sid := s.cookie(r, sessionCookie(org))
 		home, err := s.sessions.Home(r.Context(), s.base(r), org, sid)
 		if err != nil {
 			s.fail(w, r, err)
@@ -40,7 +40,10 @@ type sessionJSON struct {
 	User          userJSON `json:"user"`
 	IntegrationID string   `json:"integration_id"`
 	GitLabHost    string   `json:"gitlab_host"`
-	ExpiresAt     string   `json:"expires_at"`
+	Role          string   `json:"role"`
+	// Principal names a setup-link session's holder; absent for GitLab sign-ins.
+	Principal string `json:"principal,omitempty"`
+	ExpiresAt string `json:"expires_at"`
 }
 
 type userJSON struct {
@@ -51,12 +54,12 @@ type userJSON struct {
 	AvatarURL string `json:"avatar_url"`
 }
 
-// handleAPISession is GET /api/v1/orgs/{org}/session: the member session cookie's whoami,
-// 401 without a member session of this org.
+// handleAPISession is GET /api/v1/orgs/{org}/session: the whoami of the browser's session
+// in this org (GitLab sign-in or setup link), 401 without one.
 func (s *sessionServer) handleAPISession() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		org := r.PathValue("org")
-		sess, err := s.sessions.MemberSession(r.Context(), org, s.cookie(r, cookieSession))
+		sess, err := s.sessions.Session(r.Context(), org, s.cookie(r, sessionCookie(org)))
 		if err != nil {
 			s.failJSON(w, r, err)
 			return
@@ -67,17 +70,20 @@ func (s *sessionServer) handleAPISession() http.Handler {
 			User:          userJSON{ID: u.ID, Username: u.Username, Name: u.Name, Email: u.Email, AvatarURL: u.AvatarURL},
 			IntegrationID: sess.IntegrationID,
 			GitLabHost:    sess.GitLabHost,
+			Role:          sess.Role,
+			Principal:     sess.Principal,
 			ExpiresAt:     sess.ExpiresAt.UTC().Format(time.RFC3339),
 		})
 	})
 }
 
-// handleLogout is POST /orgs/{org}/logout: a member session of this org and its CSRF
-// token are required (403 and nothing changed otherwise).
+// handleLogout is POST /orgs/{org}/logout: ends the browser's session in this org, admin
+// or member, and only that one; the session's CSRF token is required (403 and nothing
+// changed otherwise).
 func (s *sessionServer) handleLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		org := r.PathValue("org")
-		sid := s.cookie(r, cookieSession)
+		sid := s.cookie(r, sessionCookie(org))
 		if err := s.checkForm(r, sid); err == errCSRF {
 			s.failHTML(w, r, forgelink.Wrap(forgelink.EFORBIDDEN, err,
 				"The sign-out form was not sent from this organization's page, or you are not signed in. Nothing was changed."), "")
@@ -95,7 +101,7 @@ func (s *sessionServer) handleLogout() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		s.clearCookie(w, r, cookieSession)
+		s.clearCookie(w, r, sessionCookie(org))
 		http.Redirect(w, r, service.OrgHomePath(org), http.StatusSeeOther)
 	})
 }

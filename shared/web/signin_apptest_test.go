@@ -72,7 +72,7 @@ func TestCallbackBoundsSlowGitLab(t *testing.T) {
 	c := e.Client(t)
 
 	// Walk to GitLab's redirect back to the callback, without following it.
-	r := e.Follow(t, c, e.Get(t, c, in.LoginURL))
+	r := e.Follow(t, c, e.StartLogin(t, c, in.LoginURL))
 	r = e.Follow(t, c, e.PostForm(t, c, e.GitLabURL+"/users/sign_in", map[string]string{"user[login]": "alice", "user[password]": "password"}))
 	r = e.PostForm(t, c, e.GitLabURL+"/oauth/authorize", apptest.HiddenInputs(r.Body, "authorize"))
 	callback := r.Header.Get("Location")
@@ -114,7 +114,7 @@ func TestLogoutAfterSessionExpired(t *testing.T) {
 	}
 	cleared := false
 	for _, ck := range r.Cookies() {
-		if ck.Name == "forgelink_session" && ck.MaxAge < 0 {
+		if ck.Name == "forgelink_session_"+e.Org && ck.MaxAge < 0 {
 			cleared = true
 		}
 	}

@@ -241,7 +241,7 @@ func (e *signinEnv) follow(t *testing.T, c *http.Client, r response) response {
 // (for an application the user already approved) its redirect to the callback.
 func (e *signinEnv) atGitLab(t *testing.T, c *http.Client, loginURL, user string) response {
 	t.Helper()
-	r := e.get(t, c, loginURL)
+	r := e.startLogin(t, c, loginURL)
 	wantStatus(t, r, http.StatusFound)
 	if loc := r.Header.Get("Location"); !strings.Contains(loc, "/oauth/authorize?") {
 		t.Fatalf("login: Location %q, want GitLab's authorize URL", r.Header.Get("Location"))
@@ -258,6 +258,19 @@ func (e *signinEnv) atGitLab(t *testing.T, c *http.Client, loginURL, user string
 		t.Fatalf("want GitLab's authorize answer, got %s", r.Request.URL)
 	}
 	return r
+}
+
+// startLogin opens the login link's page and presses Sign in with GitLab, as a browser
+// does; it returns the answer to that POST (302 to GitLab), or the page when the link
+// shows no sign-in button (404, 409).
+func (e *signinEnv) startLogin(t *testing.T, c *http.Client, loginURL string) response {
+	t.Helper()
+	page := e.get(t, c, loginURL)
+	if page.StatusCode != http.StatusOK {
+		return page
+	}
+	action, _, _ := strings.Cut(e.abs(loginURL), "?")
+	return e.post(t, c, action, hiddenInputs(t, page.Body, "signin"))
 }
 
 // toConsent is atGitLab for a user who has not approved the application yet.
@@ -475,9 +488,9 @@ func (s *countingStore) CreateAdminLink(ctx context.Context, l forgelink.AdminLi
 	s.count("CreateAdminLink")
 	return s.Store.CreateAdminLink(ctx, l)
 }
-func (s *countingStore) ConsumeAdminLink(ctx context.Context, hash string) (forgelink.AdminLink, error) {
+func (s *countingStore) ConsumeAdminLink(ctx context.Context, org, hash string) (forgelink.AdminLink, error) {
 	s.count("ConsumeAdminLink")
-	return s.Store.ConsumeAdminLink(ctx, hash)
+	return s.Store.ConsumeAdminLink(ctx, org, hash)
 }
 func (s *countingStore) PutAudit(ctx context.Context, a forgelink.AuditRecord) error {
 	s.count("PutAudit")

@@ -97,7 +97,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), stdout, stderr
 	if st.AdminToken, err = a.Services.Tokens.CreateAdminToken(ctx, org, "make run", getenv("FORGELINK_ADMIN_TOKEN")); err != nil {
 		return fmt.Errorf("create admin token: %w", err)
 	}
-	link, err := a.Services.SetupLinks.CreateAdminLink(ctx, org)
+	link, err := a.Services.SetupLinks.CreateAdminLink(ctx, org, "make run")
 	if err != nil {
 		return fmt.Errorf("create admin sign-in link: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -66,7 +67,17 @@ func testRun(t *testing.T, extra map[string]string) {
 	expect(t, st.BaseURL+"/api/v1/orgs/acme/integrations", "", http.StatusUnauthorized, `"unauthorized"`)
 
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The setup link shows a Continue button; only its POST signs in.
 	resp, err := client.Get(st.SignInLink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("setup link page: %d", resp.StatusCode)
+	}
+	token := st.SignInLink[strings.Index(st.SignInLink, "token=")+len("token="):]
+	resp, err = client.PostForm(st.BaseURL+"/orgs/acme/admin/sign-in", url.Values{"token": {token}})
 	if err != nil {
 		t.Fatal(err)
 	}

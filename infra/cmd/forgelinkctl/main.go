@@ -9,7 +9,7 @@
 //	forgelinkctl create-token ORG [--name NAME]
 //	forgelinkctl list-tokens ORG
 //	forgelinkctl revoke-token ORG ID-OR-TOKEN
-//	forgelinkctl sign-in-link ORG [--base-url URL]
+//	forgelinkctl sign-in-link ORG [--for LABEL] [--base-url URL]
 //	forgelinkctl sweep-secrets [--dry-run]
 //
 // Each command has its own flags; `forgelinkctl COMMAND -h` lists them.
@@ -75,7 +75,7 @@ var commands = []command{
 	{name: "create-token", args: "ORG", nargs: 1, summary: "create an admin API token; printed once, only its hash is stored", setup: createToken},
 	{name: "list-tokens", args: "ORG", nargs: 1, summary: "list the org's admin API tokens: id, name, created (newest first)", setup: listTokens},
 	{name: "revoke-token", args: "ORG ID-OR-TOKEN", nargs: 2, summary: "revoke an admin API token at once, by its id (8 or more of its\nhex characters) or by the token itself", setup: revokeToken},
-	{name: "sign-in-link", args: "ORG", nargs: 1, summary: "print a one-time admin sign-in link (valid 10 minutes)", setup: signInLink},
+	{name: "sign-in-link", args: "ORG", nargs: 1, summary: "print a one-time setup link that signs its holder in as admin (valid 10 minutes)", setup: signInLink},
 	{name: "sweep-secrets", nargs: 0, summary: "delete client secrets whose integration no longer exists", setup: sweepSecrets},
 }
 
@@ -259,6 +259,7 @@ func revokeToken(fs *flag.FlagSet) action {
 
 func signInLink(fs *flag.FlagSet) action {
 	baseURL := fs.String("base-url", "", "the API's public base `URL` (default FORGELINK_BASE_URL)")
+	label := fs.String("for", "", "whom the link is for, e.g. \"Jane Doe\": the `LABEL` its session and the audit trail show (default operator)")
 	return func(ctx context.Context, e *ctl, pos []string) error {
 		base := strings.TrimRight(*baseURL, "/")
 		if base == "" {
@@ -270,11 +271,11 @@ func signInLink(fs *flag.FlagSet) action {
 		if !strings.HasPrefix(base, "https://") && !strings.HasPrefix(base, "http://") {
 			return fmt.Errorf("base URL %q: want an absolute http(s) URL", base)
 		}
-		plain, err := e.svc.SetupLinks.CreateAdminLink(ctx, pos[0])
+		plain, err := e.svc.SetupLinks.CreateAdminLink(ctx, pos[0], *label)
 		if err != nil {
 			return describe(err)
 		}
-		fmt.Fprintln(e.stderr, "One-time admin sign-in link (valid 10 minutes):")
+		fmt.Fprintln(e.stderr, "One-time setup link (valid 10 minutes; opening it shows a Continue button):")
 		fmt.Fprintln(e.stdout, service.AdminSignInURL(base, pos[0], plain))
 		return nil
 	}

@@ -203,7 +203,7 @@ func TestAgainstMoto(t *testing.T) {
 	for _, r := range recs {
 		if r.Action == forgelink.AuditTokenRevoked {
 			revoked++
-			if r.Actor != "operator" || strings.Contains(r.Detail, token) || strings.Contains(r.Detail, deploy) {
+			if r.Actor != "operator:forgelinkctl" || strings.Contains(r.Detail, token) || strings.Contains(r.Detail, deploy) {
 				t.Errorf("audit record %+v", r)
 			}
 		}

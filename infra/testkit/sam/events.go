@@ -140,13 +140,13 @@ func SeedEvents(ctx context.Context, a *app.App) error {
 		return fmt.Errorf("seed integration: %w", err)
 	}
 	if err := a.Store.CreateSession(ctx, forgelink.Session{
-		Hash: HashToken(EventAdminSessionID), Kind: forgelink.SessionAdmin, Org: EventOrg,
+		Hash: HashToken(EventAdminSessionID), Kind: forgelink.SessionAdmin, Org: EventOrg, Role: forgelink.RoleAdmin, Principal: "Events",
 		CreatedAt: now, ExpiresAt: now.Add(forgelink.SessionTTL),
 	}); err != nil {
 		return fmt.Errorf("seed admin session: %w", err)
 	}
 	if err := a.Store.CreateSession(ctx, forgelink.Session{
-		Hash: HashToken(EventMemberSessionID), Kind: forgelink.SessionMember, Org: EventOrg,
+		Hash: HashToken(EventMemberSessionID), Kind: forgelink.SessionMember, Org: EventOrg, Role: forgelink.RoleMember,
 		IntegrationID: EventIntegrationID, GitLabHost: EventGitLabHost,
 		User: forgelink.GitLabUser{ID: EventUserID, Username: EventUsername, Name: "Alice Example",
 			Email: "alice@example.com", AvatarURL: EventGitLabURL + "/uploads/-/system/user/avatar/42/avatar.png", State: "active"},
@@ -160,7 +160,7 @@ func SeedEvents(ctx context.Context, a *app.App) error {
 		return fmt.Errorf("seed admin rule: %w", err)
 	}
 	if err := a.Store.CreateAdminLink(ctx, forgelink.AdminLink{
-		Hash: HashToken(EventAdminLinkToken), Org: EventOrg, CreatedAt: now, ExpiresAt: now.Add(forgelink.AdminLinkTTL),
+		Hash: HashToken(EventAdminLinkToken), Org: EventOrg, Label: "Events", CreatedAt: now, ExpiresAt: now.Add(forgelink.AdminLinkTTL),
 	}); err != nil {
 		return fmt.Errorf("seed admin link: %w", err)
 	}
@@ -238,8 +238,10 @@ func EventFiles() (map[string][]byte, error) {
 	}
 	csrfAdmin := sealer.MAC("csrf", EventAdminSessionID)
 	csrfMember := sealer.MAC("csrf", EventMemberSessionID)
-	adminCookie := "__Host-forgelink_admin=" + EventAdminSessionID
-	memberCookie := "__Host-forgelink_session=" + EventMemberSessionID
+	// One session cookie per org: the admin events come from the admin's browser, the
+	// member events from a member's.
+	adminCookie := "__Host-forgelink_session_" + EventOrg + "=" + EventAdminSessionID
+	memberCookie := "__Host-forgelink_session_" + EventOrg + "=" + EventMemberSessionID
 	// A state cookie sealed by login at EventTime with the events' key: valid for ten
 	// minutes then, expired ever after, so the callback event answers the clear
 	// "sign-in expired" page (the events test also replays it at EventTime).
@@ -311,6 +313,14 @@ func EventFiles() (map[string][]byte, error) {
 		{file: "api-admins-create.json", method: "POST", route: apiAdmins, bearer: EventAdminToken,
 			json: `{"integration_id":"` + EventIntegrationID + `","group":"eng","min_access_level":40}`},
 		{file: "api-admin-delete.json", method: "DELETE", route: apiAdmins + "/{rule}", bearer: EventAdminToken},
+
+		// The sign-in page's button, a setup link's Continue and Test sign-in (appended).
+		{file: "login-start.json", method: "POST", route: "/orgs/{org}/login/{id}", browser: true,
+			referer: "/orgs/{org}/login/{id}", form: url.Values{"return_to": {"/orgs/" + EventOrg}}},
+		{file: "admin-sign-in-form.json", method: "POST", route: "/orgs/{org}/admin/sign-in", browser: true,
+			referer: "/orgs/{org}/admin/sign-in", form: url.Values{"token": {EventAdminLinkToken}}},
+		{file: "integration-test-form.json", method: "POST", route: settings + "/{id}/test", cookies: []string{adminCookie}, browser: true,
+			referer: settings + "/{id}", form: url.Values{"csrf_token": {csrfAdmin}}},
 	}
 	files := map[string][]byte{}
 	for i, r := range reqs {

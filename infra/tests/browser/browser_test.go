@@ -18,11 +18,12 @@ func signInAsAdmin(t *testing.T, env *apptest.Env, p *Page) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	token, err := env.App.Services.SetupLinks.CreateAdminLink(ctx, env.Org)
+	token, err := env.App.Services.SetupLinks.CreateAdminLink(ctx, env.Org, "")
 	if err != nil {
 		t.Fatalf("create admin sign-in link: %v", err)
 	}
-	p.Open("admin: one-time sign-in link", env.URL+"/orgs/"+env.Org+"/admin/sign-in?token="+url.QueryEscape(token))
+	p.Open("admin: one-time setup link", env.URL+"/orgs/"+env.Org+"/admin/sign-in?token="+url.QueryEscape(token))
+	p.ClickAndWait("admin: Continue", Button("Continue"))
 	if got, want := p.Location(), env.URL+"/orgs/"+env.Org+"/settings/integrations"; got != want {
 		t.Fatalf("admin sign-in link landed on %s, want %s", got, want)
 	}
@@ -136,6 +137,7 @@ func TestAdminJourney(t *testing.T) {
 	// The link works: a member signs in through it in a private window.
 	member := b.NewPage("member", true)
 	member.Open("member: open the login link", loginURL)
+	member.ClickAndWait("member: Sign in with GitLab", Button("Sign in with GitLab"))
 	signInToGitLab(t, member, "alice")
 	member.ClickAndWait("member: Authorize", Button("Authorize"))
 	if body := member.BodyText(); !strings.Contains(body, "Signed in as @alice") {
@@ -187,7 +189,8 @@ func TestMemberSignInAndOut(t *testing.T) {
 	if got := p.Attr(signIn, "href"); got != in.LoginURL && env.URL+got != in.LoginURL {
 		t.Errorf("the home page's sign-in button goes to %q, want the login link %q", got, in.LoginURL)
 	}
-	p.ClickAndWait("member: Sign in with GitLab", signIn)
+	p.ClickAndWait("member: the org's sign-in link", signIn)
+	p.ClickAndWait("member: Sign in with GitLab", Button("Sign in with GitLab"))
 	if loc := p.Location(); !strings.HasPrefix(loc, env.GitLabURL+"/users/sign_in") {
 		t.Fatalf("the login link led to %s, want GitLab's sign-in page", loc)
 	}
@@ -233,6 +236,7 @@ func TestMemberDeniesConsent(t *testing.T) {
 	p := b.NewPage("member", true)
 
 	p.Open("member: open the login link", in.LoginURL)
+	p.ClickAndWait("member: Sign in with GitLab", Button("Sign in with GitLab"))
 	signInToGitLab(t, p, "alice")
 	p.AllowHTTPError(http.StatusForbidden)
 	if st := p.ClickAndWait("member: Deny", Button("Deny")); st != http.StatusForbidden {
@@ -252,6 +256,7 @@ func TestMemberDeniesConsent(t *testing.T) {
 		t.Errorf("Try again goes to %q, want the login link %q", got, in.LoginURL)
 	}
 	p.ClickAndWait("member: Try again", tryAgain)
+	p.ClickAndWait("member: Sign in with GitLab again", Button("Sign in with GitLab"))
 	if loc := p.Location(); !strings.HasPrefix(loc, env.GitLabURL+"/oauth/authorize") {
 		t.Fatalf("Try again led to %s, want GitLab's consent page (alice is still signed in at GitLab)", loc)
 	}

@@ -149,7 +149,7 @@ func TestE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	adminLink, err := operator.Services.SetupLinks.CreateAdminLink(ctx, org)
+	adminLink, err := operator.Services.SetupLinks.CreateAdminLink(ctx, org, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,8 +184,8 @@ func TestE2E(t *testing.T) {
 	// Admin, HTML: the one-time sign-in link → 303 to the list with a session cookie; the
 	// list shows the login link.
 	admin := e.Client(t)
-	r = e.Get(t, admin, "/orgs/"+org+"/admin/sign-in?token="+url.QueryEscape(adminLink))
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/orgs/"+org+"/settings/integrations" || cookie(r, "forgelink_admin") == nil {
+	r = e.RedeemSetupLink(t, admin, org, "/orgs/"+org+"/admin/sign-in?token="+url.QueryEscape(adminLink))
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/orgs/"+org+"/settings/integrations" || cookie(r, "forgelink_session_"+org) == nil {
 		t.Fatalf("admin sign-in: %d → %q %v\n%s", r.StatusCode, r.Header.Get("Location"), r.Header["Set-Cookie"], r.Body)
 	}
 	r = e.Follow(t, admin, r)
@@ -193,11 +193,12 @@ func TestE2E(t *testing.T) {
 		t.Fatalf("integrations list: %d, login link %q missing:\n%s", r.StatusCode, in.LoginURL, r.Body)
 	}
 
-	// Member: the login link → 302 to GitLab's authorize endpoint, writing nothing.
+	// Member: the login link's page, its button → 302 to GitLab's authorize endpoint,
+	// writing nothing.
 	member := e.Client(t)
 	mark := len(calls.all())
 	itemsBefore := scan(t, ctx, moto, table)
-	r = e.Get(t, member, in.LoginURL)
+	r = e.StartLogin(t, member, in.LoginURL)
 	if r.StatusCode != http.StatusFound {
 		t.Fatalf("login: %d %s", r.StatusCode, r.Body)
 	}
@@ -248,7 +249,7 @@ func TestE2E(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/orgs/"+org {
 		t.Fatalf("callback: %d → %q\n%s", r.StatusCode, r.Header.Get("Location"), r.Body)
 	}
-	if c := cookie(r, "forgelink_session"); c == nil || c.Value == "" || !c.HttpOnly {
+	if c := cookie(r, "forgelink_session_"+org); c == nil || c.Value == "" || !c.HttpOnly {
 		t.Errorf("callback set no HttpOnly session cookie: %v", r.Header["Set-Cookie"])
 	}
 	if c := cookie(r, "forgelink_state"); c == nil || c.MaxAge >= 0 {

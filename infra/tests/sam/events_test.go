@@ -62,7 +62,7 @@ var seeded = map[string]expect{
 	"api-admins-create.json":      {Status: 201, JSON: true, Body: []string{`"group":"eng"`, `"min_access_level":40`, `"username":null`}},
 	"api-admin-delete.json":       {Status: 204},
 
-	"login.json": {Status: 302, Location: sam.EventGitLabURL + "/oauth/authorize?", SetCookie: []string{"__Host-forgelink_state"}},
+	"login.json": {Status: 200, HTML: true, Body: []string{"Sign in with GitLab", sam.EventGitLabHost}},
 	// The state cookie was sealed at EventTime and has expired since: the clear 400 page,
 	// and the cookie is cleared (single use). TestEventCallbackAtEventTime replays it while
 	// it was valid.
@@ -70,8 +70,12 @@ var seeded = map[string]expect{
 
 	"org-home.json":      {Status: 200, HTML: true, Body: []string{"@" + sam.EventUsername, sam.EventGitLabHost}},
 	"session.json":       {Status: 200, JSON: true, Body: []string{`"username":"` + sam.EventUsername + `"`, `"integration_id":"` + sam.EventIntegrationID + `"`}},
-	"logout-form.json":   {Status: 303, Location: "/orgs/acme", Cleared: []string{"__Host-forgelink_session"}},
-	"admin-sign-in.json": {Status: 303, Location: "/orgs/acme/settings/integrations", SetCookie: []string{"__Host-forgelink_admin"}},
+	"logout-form.json":   {Status: 303, Location: "/orgs/acme", Cleared: []string{"__Host-forgelink_session_acme"}},
+	"admin-sign-in.json": {Status: 200, HTML: true, Body: []string{"Continue"}}, // GET never redeems
+	"login-start.json":   {Status: 302, Location: sam.EventGitLabURL + "/oauth/authorize?", SetCookie: []string{"__Host-forgelink_state"}},
+	"admin-sign-in-form.json": {Status: 303, Location: "/orgs/acme/settings/integrations",
+		SetCookie: []string{"__Host-forgelink_session_acme"}},
+	"integration-test-form.json": {Status: 302, Location: sam.EventGitLabURL + "/oauth/authorize?", SetCookie: []string{"__Host-forgelink_state"}},
 }
 
 // empty: the same events against an empty store (what the RIE test sees: every emulator
@@ -107,8 +111,12 @@ var empty = map[string]expect{
 	"org-home.json": {Status: 404, HTML: true},
 	"session.json":  {Status: 401, JSON: true},
 	// No such session: nothing is left to end, so the browser is signed out (cookie cleared).
-	"logout-form.json":   {Status: 303, Location: "/orgs/acme", Cleared: []string{"__Host-forgelink_session"}},
-	"admin-sign-in.json": {Status: 400, HTML: true}, // unknown link: the clear "not valid" page
+	"logout-form.json":   {Status: 303, Location: "/orgs/acme", Cleared: []string{"__Host-forgelink_session_acme"}},
+	"admin-sign-in.json": {Status: 200, HTML: true}, // the page only; nothing is looked up
+	"login-start.json":   {Status: 404, HTML: true},
+	// unknown link: the clear "not valid" page
+	"admin-sign-in-form.json":    {Status: 400, HTML: true},
+	"integration-test-form.json": {Status: 401, HTML: true},
 }
 
 // loadEvents reads events/*.json.

@@ -98,11 +98,12 @@ func TestCrossOrgIsolation(t *testing.T) {
 		if r := e.PostForm(t, member, "/orgs/beta/logout", map[string]string{"csrf_token": apptest.FormValue(e.Get(t, member, "/orgs/"+e.Org).Body, "csrf_token")}); r.StatusCode != http.StatusForbidden {
 			t.Errorf("acme member logs out of beta: %d", r.StatusCode)
 		}
-		// An admin session is not a member session, and a member session is no admin.
-		if r := whoami(t, e, betaAdmin, "beta"); r.StatusCode != http.StatusUnauthorized {
-			t.Errorf("admin session answers whoami: %d", r.StatusCode)
+		// A setup-link session is beta's admin, and says so; a member session is signed
+		// in, but no admin.
+		if r := whoami(t, e, betaAdmin, "beta"); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `"role":"admin"`) {
+			t.Errorf("setup-link session's whoami: %d %s", r.StatusCode, r.Body)
 		}
-		if r := e.Get(t, member, listPath(e.Org)); r.StatusCode != http.StatusUnauthorized {
+		if r := e.Get(t, member, listPath(e.Org)); r.StatusCode != http.StatusForbidden {
 			t.Errorf("member session opens the admin list: %d", r.StatusCode)
 		}
 		// The admin API ignores cookies: a browser with sessions but no token gets 401.

@@ -246,7 +246,7 @@ func TestAWSFaults(t *testing.T) {
 				var cb apptest.Response
 				if target == ddbAll {
 					f.set(kind, target)
-					cb = e.Get(t, c, in.LoginURL) // the login start reads the integration
+					cb = e.StartLogin(t, c, in.LoginURL) // the login start reads the integration
 					f.clear()
 					if cb.StatusCode != http.StatusServiceUnavailable {
 						// Served from the cache: fail the callback instead.

@@ -37,14 +37,14 @@ func (noDNS) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) 
 
 type stubGitLab struct{}
 
-func (stubGitLab) AuthCodeURL(in forgelink.Integration, redirectURL, state, _ string) string {
+func (stubGitLab) AuthCodeURLScopes(in forgelink.Integration, redirectURL, state, _ string, _ []string) string {
 	return in.URL + "/oauth/authorize?state=" + url.QueryEscape(state) + "&redirect_uri=" + url.QueryEscape(redirectURL)
 }
-func (stubGitLab) Exchange(_ context.Context, _ forgelink.Integration, _, _, code, _ string) (string, error) {
+func (stubGitLab) ExchangeGranted(_ context.Context, _ forgelink.Integration, _, _, code, _ string) (string, []string, error) {
 	if code == "good" {
-		return "token", nil
+		return "token", []string{"read_user"}, nil
 	}
-	return "", forgelink.Errorf(forgelink.EEXPIRED, "code rejected")
+	return "", nil, forgelink.Errorf(forgelink.EEXPIRED, "code rejected")
 }
 func (stubGitLab) User(context.Context, forgelink.Integration, string) (forgelink.GitLabUser, error) {
 	return forgelink.GitLabUser{ID: 7, Username: "alice", State: "active"}, nil
@@ -111,8 +111,9 @@ func harness(tb testing.TB) *fuzzApp {
 	wo := web.Options{BaseURL: fuzzBase, Sealer: sealer, Log: log}
 	fns := map[string]http.Handler{
 		web.FuncIntegrations: web.Integrations(wo, web.IntegrationsServices{
-			Integrations: svc.Integrations, Sessions: svc.Sessions, Tokens: svc.Tokens, Audit: svc.Audit}),
-		web.FuncLogin:    web.Login(wo, svc.SignIn),
+			Integrations: svc.Integrations, Sessions: svc.Sessions, Tokens: svc.Tokens, Audit: svc.Audit,
+			AdminRules: svc.AdminRules, SignIn: svc.SignIn}),
+		web.FuncLogin:    web.Login(wo, svc.SignIn, svc.Sessions),
 		web.FuncCallback: web.Callback(wo, svc.SignIn),
 		web.FuncSession:  web.Session(wo, svc.Sessions, svc.SetupLinks),
 	}
@@ -133,7 +134,7 @@ func harness(tb testing.TB) *fuzzApp {
 	ac, err := svc.Integrations.CreateIntegration(ctx, actor, fuzzOrg, service.IntegrationInput{Platform: ptr("gitlab"), URL: &u2, ClientID: ptr("cid"), ClientSecret: ptr("fuzz-client-secret-value")}, fuzzBase)
 	must(err)
 	h.pendingID, h.activeID = p.ID, ac.ID
-	link, err := svc.SetupLinks.CreateAdminLink(ctx, fuzzOrg)
+	link, err := svc.SetupLinks.CreateAdminLink(ctx, fuzzOrg, "")
 	must(err)
 	h.adminSID, err = svc.SetupLinks.RedeemAdminLink(ctx, fuzzOrg, link)
 	must(err)

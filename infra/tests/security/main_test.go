@@ -226,12 +226,8 @@ func secondOrg(t testing.TB, e *apptest.Env, slug string) (token string) {
 // adminClientOf is an admin browser of org (any org of e's app).
 func adminClientOf(t testing.TB, e *apptest.Env, org string) *http.Client {
 	t.Helper()
-	link, err := e.App.Services.SetupLinks.CreateAdminLink(context.Background(), org)
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := e.Client(t)
-	r := e.Get(t, c, "/orgs/"+org+"/admin/sign-in?token="+link)
+	r := e.RedeemSetupLink(t, c, org, e.SetupLink(t, org, "securitytest"))
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("admin sign-in to %s: %d %s", org, r.StatusCode, clip(r.Body))
 	}
@@ -264,7 +260,7 @@ func activeIn(t testing.TB, e *apptest.Env, org, token, name string) (storedInte
 // It follows redirects only to the app and the fake GitLab.
 func toCallback(t testing.TB, e *apptest.Env, c *http.Client, loginURL, user string) apptest.Response {
 	t.Helper()
-	r := e.Get(t, c, loginURL)
+	r := e.StartLogin(t, c, loginURL)
 	if r.StatusCode != http.StatusFound {
 		t.Fatalf("login %s: %d %s", loginURL, r.StatusCode, clip(r.Body))
 	}

@@ -118,7 +118,7 @@ func TestStateReplay(t *testing.T) {
 	}
 	// The code alone, with a fresh state cookie of the attacker's own login attempt.
 	fresh := e.Client(t)
-	e.Get(t, fresh, in.LoginURL)
+	e.StartLogin(t, fresh, in.LoginURL)
 	again = e.Get(t, fresh, cbURL)
 	wantRefused(t, "replay with another attempt's cookie", again, http.StatusBadRequest)
 	if r := whoami(t, e, fresh, e.Org); r.StatusCode != http.StatusUnauthorized {

@@ -295,7 +295,7 @@ func TestSSRFRedirectsAreNotFollowed(t *testing.T) {
 			}
 		})
 		c := e.Client(t)
-		start := e.Get(t, c, in.LoginURL)
+		start := e.StartLogin(t, c, in.LoginURL)
 		loc, err := start.Request.URL.Parse(start.Header.Get("Location"))
 		if err != nil || start.StatusCode != http.StatusFound {
 			t.Fatalf("login: %d %q", start.StatusCode, start.Header.Get("Location"))
