@@ -13,7 +13,7 @@ import (
 func (s *integrationsServer) adminPage(w http.ResponseWriter, r *http.Request) (actor service.Actor, sessionID string, ok bool) {
 	org := r.PathValue("org")
 	sessionID = s.cookie(r, sessionCookie(org))
-	actor, _, err := s.sessions.AdminSession(r.Context(), org, sessionID)
+	actor, sess, err := s.sessions.AdminSession(r.Context(), org, sessionID)
 	if err != nil {
 		page := errorPage{ActionURL: service.OrgHomePath(org), ActionLabel: "Go to the organization's sign-in page"}
 		switch forgelink.ErrorCode(err) {
@@ -26,7 +26,26 @@ func (s *integrationsServer) adminPage(w http.ResponseWriter, r *http.Request) (
 		s.failPage(w, r, err, page)
 		return service.Actor{}, "", false
 	}
+	metaOf(r).settings = &settingsHeader{Org: org, Who: who(sess), CSRF: s.csrfToken(sessionID), Current: section(r.URL.Path)}
 	return actor, sessionID, true
+}
+
+// who names the holder of sess for the settings header.
+func who(sess forgelink.Session) string {
+	if sess.User.Username == "" {
+		return "Setup link: " + sess.Principal
+	}
+	return "@" + sess.User.Username + " · " + sess.GitLabHost
+}
+
+// section is the settings section a path belongs to.
+func section(path string) string {
+	for _, s := range []string{"admins", "members"} {
+		if strings.Contains(path, "/settings/"+s) {
+			return s
+		}
+	}
+	return "integrations"
 }
 
 // adminForm authenticates a POSTed admin form: session, form body, CSRF token. A missing

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -21,7 +22,7 @@ func (s *site) middleware(mux *http.ServeMux) http.Handler {
 		// stands still or jumps would log nonsense.
 		start := time.Now()
 		id := requestID(r)
-		r = r.WithContext(logging.WithRequestID(r.Context(), id))
+		r = r.WithContext(context.WithValue(logging.WithRequestID(r.Context(), id), ctxPageMeta{}, &pageMeta{}))
 		rec := &statusRecorder{ResponseWriter: w}
 		setSecurityHeaders(rec, r, id)
 

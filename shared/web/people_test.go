@@ -213,3 +213,31 @@ func TestTestSignInExplainsAMissingScope(t *testing.T) {
 		t.Errorf("missing scope outcome: %d at %s\n%s", r.StatusCode, r.Request.URL, r.Body)
 	}
 }
+
+func TestSettingsHeader(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	in, _ := e.ActiveIntegration(t)
+	admin := e.AdminClient(t)
+	page := e.Get(t, admin, "/orgs/"+e.Org+"/settings/integrations")
+	for _, want := range []string{"Setup link: apptest", ">Integrations</a>", ">Admins</a>", ">Members</a>", "Sign out"} {
+		if !strings.Contains(page.Body, want) {
+			t.Errorf("settings header lacks %q", want)
+		}
+	}
+	// A member made admin by a rule sees who they are; Sign out in the header works.
+	adminRule(t, e, map[string]any{"integration_id": in.ID, "username": "alice"})
+	alice := e.Client(t)
+	e.SignIn(t, alice, in.LoginURL, "alice")
+	page = e.Get(t, alice, "/orgs/"+e.Org+"/settings/admins")
+	host := strings.TrimPrefix(e.GitLabURL, "http://")
+	if !strings.Contains(page.Body, "@alice · "+host) {
+		t.Errorf("settings header does not name @alice · %s", host)
+	}
+	r := e.PostForm(t, alice, "/orgs/"+e.Org+"/logout", map[string]string{"csrf_token": apptest.FormValue(page.Body, "csrf_token")})
+	igWantStatus(t, r, http.StatusSeeOther)
+	igWantStatus(t, whoamiOf(t, e, alice, e.Org), http.StatusUnauthorized)
+	// The org home links admins to the settings.
+	if home := e.Get(t, admin, "/orgs/"+e.Org); !strings.Contains(home.Body, "Organization settings") {
+		t.Errorf("the org home does not link an admin to the settings")
+	}
+}

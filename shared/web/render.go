@@ -66,6 +66,30 @@ func mustParsePages() *pages {
 type view struct {
 	Nonce string
 	Page  any
+	// Settings is the settings header of admin pages; nil elsewhere.
+	Settings *settingsHeader
+}
+
+// settingsHeader is what every admin page shows on top: the org, who is signed in, the
+// settings sections and Sign out.
+type settingsHeader struct {
+	Org     string
+	Who     string // "@alice · gitlab.example.com", "Setup link: Jane Doe"
+	CSRF    string // of the Sign out form
+	Current string // "integrations", "admins", "members"
+}
+
+// pageMeta is request-scoped page state that handlers set before rendering (the admin
+// check fills the settings header), so pages need not thread it through their data.
+type pageMeta struct{ settings *settingsHeader }
+
+type ctxPageMeta struct{}
+
+func metaOf(r *http.Request) *pageMeta {
+	if m, ok := r.Context().Value(ctxPageMeta{}).(*pageMeta); ok {
+		return m
+	}
+	return &pageMeta{}
 }
 
 // formsToGitLab is a page with a form whose answer redirects to a GitLab server (Sign in
@@ -84,7 +108,7 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name s
 	}
 	nonce := randomString(16)
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, view{Nonce: nonce, Page: data}); err != nil {
+	if err := t.Execute(&buf, view{Nonce: nonce, Page: data, Settings: metaOf(r).settings}); err != nil {
 		s.log.ErrorContext(r.Context(), "render failed", "page", name, "error", err.Error())
 		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
 		return
