@@ -21,6 +21,7 @@ import (
 	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/logging"
+	"github.com/forgelink/forgelink/shared/service"
 )
 
 func main() {
@@ -34,13 +35,22 @@ func main() {
 
 // Started tells tests where things listen once the runner is ready.
 type Started struct {
-	BaseURL    string
-	GitLabURL  string
-	RootToken  string
+	BaseURL   string
+	GitLabURL string
+	RootToken string
+	// AdminToken and SignInLink are the first org's; Orgs has every org's.
 	AdminToken string
 	SignInLink string
+	Orgs       []OrgAccess
 	App        *app.App
 	GitLab     *fakegitlab.Server
+}
+
+// OrgAccess is how to reach one org created at start.
+type OrgAccess struct {
+	Org        string
+	AdminToken string
+	SignInLink string
 }
 
 // run starts everything and blocks until ctx ends, then shuts down gracefully. ready, when
@@ -90,23 +100,15 @@ func run(ctx context.Context, lookup func(string) (string, bool), stdout, stderr
 	}
 	st.App = a
 
-	org := orDefault(getenv("FORGELINK_ORG"), "acme")
-	if _, err := a.Services.Orgs.EnsureOrg(ctx, org, org); err != nil {
-		return fmt.Errorf("create org %q: %w", org, err)
+	if st.Orgs, err = createOrgs(ctx, a, cfg.BaseURL, getenv("FORGELINK_ORG"), getenv("FORGELINK_ADMIN_TOKEN")); err != nil {
+		return err
 	}
-	if st.AdminToken, err = a.Services.Tokens.CreateAdminToken(ctx, org, "make run", getenv("FORGELINK_ADMIN_TOKEN")); err != nil {
-		return fmt.Errorf("create admin token: %w", err)
-	}
-	link, err := a.Services.SetupLinks.CreateAdminLink(ctx, org, "make run")
-	if err != nil {
-		return fmt.Errorf("create admin sign-in link: %w", err)
-	}
-	st.SignInLink = cfg.BaseURL + "/orgs/" + org + "/admin/sign-in?token=" + link
+	st.AdminToken, st.SignInLink = st.Orgs[0].AdminToken, st.Orgs[0].SignInLink
 
 	st.BaseURL = cfg.BaseURL
 	srv := &http.Server{Handler: a.Handler(""), ReadHeaderTimeout: 10 * time.Second}
 
-	printBanner(stdout, cfg, org, st)
+	printBanner(stdout, cfg, st)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {
@@ -126,17 +128,61 @@ func run(ctx context.Context, lookup func(string) (string, bool), stdout, stderr
 	return nil
 }
 
-func printBanner(w io.Writer, cfg config.Config, org string, st Started) {
+// createOrgs creates the orgs of FORGELINK_ORG (comma-separated, default acme), each with
+// an admin API token (FORGELINK_ADMIN_TOKEN, comma-separated in the same order; random
+// where none is given) and a setup link.
+func createOrgs(ctx context.Context, a *app.App, base, orgList, tokenList string) ([]OrgAccess, error) {
+	orgs := splitList(orDefault(orgList, "acme"))
+	tokens := splitList(tokenList)
+	if len(tokens) > len(orgs) {
+		return nil, fmt.Errorf("FORGELINK_ADMIN_TOKEN has %d tokens for %d orgs (FORGELINK_ORG)", len(tokens), len(orgs))
+	}
+	var out []OrgAccess
+	for i, org := range orgs {
+		if _, err := a.Services.Orgs.EnsureOrg(ctx, org, org); err != nil {
+			return nil, fmt.Errorf("create org %q: %w", org, err)
+		}
+		token := ""
+		if i < len(tokens) {
+			token = tokens[i]
+		}
+		token, err := a.Services.Tokens.CreateAdminToken(ctx, org, "make run", token)
+		if err != nil {
+			return nil, fmt.Errorf("create the admin token of %q: %w", org, err)
+		}
+		link, err := a.Services.SetupLinks.CreateAdminLink(ctx, org, "make run")
+		if err != nil {
+			return nil, fmt.Errorf("create the setup link of %q: %w", org, err)
+		}
+		out = append(out, OrgAccess{Org: org, AdminToken: token, SignInLink: service.AdminSignInURL(base, org, link)})
+	}
+	return out, nil
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func printBanner(w io.Writer, cfg config.Config, st Started) {
 	fmt.Fprintf(w, "forgelink is running (store: %s)\n", cfg.Store)
 	fmt.Fprintf(w, "  app:               %s  (health: %s/healthz)\n", st.BaseURL, st.BaseURL)
 	if st.GitLabURL != "" {
 		fmt.Fprintf(w, "  fake GitLab:       %s  (users alice, bob; password: password)\n", st.GitLabURL)
 		fmt.Fprintf(w, "  GitLab root token: %s\n", st.RootToken)
 	}
-	fmt.Fprintf(w, "  org:               %s  (%s/orgs/%s)\n", org, st.BaseURL, org)
-	fmt.Fprintf(w, "  admin API token:   %s\n", st.AdminToken)
-	fmt.Fprintf(w, "  admin sign-in:     %s\n", st.SignInLink)
-	fmt.Fprintf(w, "                     (one-time, valid 10 minutes)\n")
+	for _, o := range st.Orgs {
+		fmt.Fprintf(w, "  org:               %s  (%s/orgs/%s)\n", o.Org, st.BaseURL, o.Org)
+		fmt.Fprintf(w, "    admin API token: %s\n", o.AdminToken)
+		fmt.Fprintf(w, "    setup link:      %s\n", o.SignInLink)
+		fmt.Fprintf(w, "                     (one-time, valid 10 minutes: open it, then Continue)\n")
+	}
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
 

@@ -38,7 +38,20 @@ func TestRunOnAWS(t *testing.T) {
 	}
 }
 
-func testRun(t *testing.T, extra map[string]string) {
+// TestRunSeveralOrgs: FORGELINK_ORG and FORGELINK_ADMIN_TOKEN take comma-separated lists
+// in the same order; each org gets its token (random where none is given) and a setup link.
+func TestRunSeveralOrgs(t *testing.T) {
+	const acmeToken = "acme-token-0123456789abcdefXYZ"
+	st := testRun(t, map[string]string{"FORGELINK_ORG": "acme, beta", "FORGELINK_ADMIN_TOKEN": acmeToken})
+	if len(st.Orgs) != 2 || st.Orgs[0].Org != "acme" || st.Orgs[1].Org != "beta" || st.Orgs[0].AdminToken != acmeToken {
+		t.Fatalf("orgs: %+v", st.Orgs)
+	}
+	if st.Orgs[1].AdminToken == "" || st.Orgs[1].AdminToken == acmeToken || !strings.Contains(st.Orgs[1].SignInLink, "/orgs/beta/admin/sign-in?token=") {
+		t.Errorf("beta: %+v", st.Orgs[1])
+	}
+}
+
+func testRun(t *testing.T, extra map[string]string) Started {
 	env := map[string]string{
 		"FORGELINK_ADDR":        "127.0.0.1:0",
 		"FORGELINK_FAKE_GITLAB": "127.0.0.1:0",
@@ -105,6 +118,7 @@ func testRun(t *testing.T, extra map[string]string) {
 	if _, err := http.Get(st.BaseURL + "/healthz"); err == nil {
 		t.Error("app still answers after shutdown")
 	}
+	return st
 }
 
 func expect(t *testing.T, url, token string, status int, body string) {
