@@ -51,7 +51,7 @@ func MemberID(integrationID string, userID int64) string {
 // false for anything MemberID cannot have made.
 func ParseMemberID(id string) (integrationID string, userID int64, ok bool) {
 	i := strings.LastIndexByte(id, '-')
-	if i <= 0 || len(id) > 200 {
+	if i <= 0 || len(id) > 128 {
 		return "", 0, false
 	}
 	uid, err := strconv.ParseInt(id[i+1:], 10, 64)
