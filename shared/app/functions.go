@@ -19,6 +19,7 @@ func Integrations(d Deps) (http.Handler, error) {
 		Tokens:       service.NewTokens(sd),
 		Audit:        service.NewAudit(sd),
 		AdminRules:   service.NewAdminRules(sd),
+		Members:      service.NewMembers(sd),
 		SignIn:       service.NewSignIn(sd),
 	}), nil
 }
@@ -26,7 +27,7 @@ func Integrations(d Deps) (http.Handler, error) {
 func integrations(wo web.Options, all service.All) http.Handler {
 	return web.Integrations(wo, web.IntegrationsServices{
 		Integrations: all.Integrations, Sessions: all.Sessions, Tokens: all.Tokens, Audit: all.Audit,
-		AdminRules: all.AdminRules, SignIn: all.SignIn,
+		AdminRules: all.AdminRules, Members: all.Members, SignIn: all.SignIn,
 	})
 }
 

@@ -95,11 +95,16 @@ func TestItemCodec(t *testing.T) {
 			"min_access_level": n("40"), "created_at": s(t0S)},
 	}.run)
 	t.Run("member", codecCase[forgelink.Member]{
-		domain: forgelink.Member{Org: "acme", IntegrationID: "i1", User: user, FirstSeenAt: t0, LastSeenAt: t1},
-		item:   func(m forgelink.Member) any { return newMemberItem(m) },
-		read:   readAs[memberItem],
+		domain: forgelink.Member{Org: "acme", IntegrationID: "i1", User: user, Role: "admin",
+			Sessions: []forgelink.MemberSession{{Hash: "h", ExpiresAt: t1}}, FirstSeenAt: t0, LastSeenAt: t1, Version: 3},
+		item: func(m forgelink.Member) any { return newMemberItem(m) },
+		read: readAs[memberItem],
 		want: map[string]types.AttributeValue{"PK": s("ORG#acme"), "SK": s("MEMBER#i1#42"), "type": s("member"),
-			"org": s("acme"), "integration_id": s("i1"), "user": userAV, "first_seen_at": s(t0S), "last_seen_at": s(t1S)},
+			"org": s("acme"), "integration_id": s("i1"), "user": userAV, "role": s("admin"),
+			"sessions": &types.AttributeValueMemberL{Value: []types.AttributeValue{
+				&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"hash": s("h"), "expires": s(t1S)}},
+			}},
+			"first_seen_at": s(t0S), "last_seen_at": s(t1S), "version": n("3")},
 	}.run)
 	t.Run("session", codecCase[forgelink.Session]{
 		domain: forgelink.Session{Hash: "h", Kind: forgelink.SessionMember, Org: "acme", IntegrationID: "i1",

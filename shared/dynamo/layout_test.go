@@ -65,7 +65,8 @@ func TestItemLayout(t *testing.T) {
 	must(t, st.TouchIntegration(ctx, "acme", "int1", now, now))
 	rule, err := st.CreateAdminRule(ctx, forgelink.AdminRule{Org: "acme", IntegrationID: "int1", Username: "alice"})
 	must(t, err)
-	must(t, st.PutMember(ctx, forgelink.Member{Org: "acme", IntegrationID: "int1", User: forgelink.GitLabUser{ID: 42, Username: "alice"}}))
+	must(t, st.PutMember(ctx, forgelink.Member{Org: "acme", IntegrationID: "int1", User: forgelink.GitLabUser{ID: 42, Username: "alice"},
+		Role: forgelink.RoleMember, Sessions: []forgelink.MemberSession{{Hash: "sesshash", ExpiresAt: now.Add(time.Hour)}}}))
 	must(t, st.CreateAdminToken(ctx, forgelink.AdminToken{Hash: "tokhash", Org: "acme"}))
 	must(t, st.CreateSession(ctx, forgelink.Session{Hash: "sesshash", Kind: forgelink.SessionAdmin, Org: "acme", ExpiresAt: now.Add(time.Hour)}))
 	must(t, st.CreateAdminLink(ctx, forgelink.AdminLink{Hash: "linkhash", Org: "acme", ExpiresAt: now.Add(10 * time.Minute)}))
@@ -120,8 +121,8 @@ func checkAttrTypes(t *testing.T, items []map[string]any) {
 			"last_sign_in_at:S name:S org:S platform:S secret_arn:S secret_updated_at:S secret_version:S status:S type:S " +
 			"updated_at:S url:S verified_at:S version:N",
 		"url": "PK:S SK:S integration_id:S type:S",
-		"member": "PK:S SK:S first_seen_at:S integration_id:S last_seen_at:S org:S type:S " +
-			"user:M{avatar_url:S email:S id:N name:S state:S username:S}",
+		"member": "PK:S SK:S first_seen_at:S integration_id:S last_seen_at:S org:S role:S sessions:L[M{expires:S hash:S}] type:S " +
+			"user:M{avatar_url:S email:S id:N name:S state:S username:S} version:N",
 		"token":         "PK:S SK:S created_at:S hash:S name:S org:S type:S",
 		"token-pointer": "PK:S SK:S org:S type:S",
 		"session": "PK:S SK:S created_at:S expires:S expires_at:N gitlab_host:S hash:S integration_id:S kind:S " +

@@ -77,16 +77,6 @@ type GitLabUser struct {
 	State     string `json:"state"`
 }
 
-// Member is a person who signed in to an org through an integration. Keyed on the
-// integration and GitLab's numeric user id, never on e-mail.
-type Member struct {
-	Org           string
-	IntegrationID string
-	User          GitLabUser
-	FirstSeenAt   time.Time
-	LastSeenAt    time.Time
-}
-
 // SessionKind tells member sessions (signed in through GitLab) from admin browser sessions.
 type SessionKind string
 
@@ -170,15 +160,16 @@ func lifetime(created, expires, now time.Time, ttl time.Duration) (time.Time, ti
 
 // Audit actions.
 const (
-	AuditIntegrationCreated = "integration.created"
-	AuditIntegrationSaved   = "integration.saved"   // credentials saved, integration active
-	AuditIntegrationUpdated = "integration.updated" // name / CA bundle edited
-	AuditSecretReplaced     = "integration.secret_replaced"
-	AuditIntegrationDeleted = "integration.deleted"
-	AuditSignIn             = "member.signed_in"
-	AuditSignOut            = "member.signed_out"
-	AuditAdminSignIn        = "admin.signed_in"
-	AuditTokenRevoked       = "admin.token_revoked" // Detail names the token's id, never the token
+	AuditIntegrationCreated  = "integration.created"
+	AuditIntegrationSaved    = "integration.saved"   // credentials saved, integration active
+	AuditIntegrationUpdated  = "integration.updated" // name / CA bundle edited
+	AuditSecretReplaced      = "integration.secret_replaced"
+	AuditIntegrationDeleted  = "integration.deleted"
+	AuditSignIn              = "member.signed_in"
+	AuditSignOut             = "member.signed_out"
+	AuditAdminSignIn         = "admin.signed_in"
+	AuditTokenRevoked        = "admin.token_revoked"          // Detail names the token's id, never the token
+	AuditSignedOutEverywhere = "member.signed_out_everywhere" // an admin ended all of a member's sessions
 )
 
 // NewAuditID makes the sortable id of an audit record at t: a fixed-width UTC time (so
@@ -210,6 +201,7 @@ type AuditRecord struct {
 // or throttling.
 type Store interface {
 	AdminRuleStore
+	MemberStore
 
 	CreateOrg(ctx context.Context, org Org) error
 	GetOrg(ctx context.Context, slug string) (Org, error)
@@ -224,10 +216,6 @@ type Store interface {
 	UpdateIntegration(ctx context.Context, in Integration) (Integration, error)
 	// DeleteIntegration removes it (and its URL claim) if the stored Version equals version.
 	DeleteIntegration(ctx context.Context, org, id string, version int64) error
-
-	// PutMember creates or updates a member (upsert keyed on integration + GitLab user id).
-	PutMember(ctx context.Context, m Member) error
-	GetMember(ctx context.Context, org, integrationID string, gitlabUserID int64) (Member, error)
 
 	CreateSession(ctx context.Context, s Session) error
 	// GetSession returns ENOTFOUND for missing or expired sessions.

@@ -214,37 +214,6 @@ func normaliseIntegration(in forgelink.Integration) forgelink.Integration {
 	return in
 }
 
-// PutMember upserts, keeping the first-seen time of an existing member as DynamoDB's
-// if_not_exists does.
-func (s *Store) PutMember(ctx context.Context, m forgelink.Member) error {
-	now := utc(s.now())
-	if m.LastSeenAt.IsZero() {
-		m.LastSeenAt = now
-	}
-	if m.FirstSeenAt.IsZero() {
-		m.FirstSeenAt = m.LastSeenAt
-	}
-	m.FirstSeenAt, m.LastSeenAt = utc(m.FirstSeenAt), utc(m.LastSeenAt)
-	k := memberKey{m.Org, m.IntegrationID, m.User.ID}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old, ok := s.members[k]; ok {
-		m.FirstSeenAt = old.FirstSeenAt
-	}
-	s.members[k] = m
-	return nil
-}
-
-func (s *Store) GetMember(ctx context.Context, org, integrationID string, gitlabUserID int64) (forgelink.Member, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, ok := s.members[memberKey{org, integrationID, gitlabUserID}]
-	if !ok {
-		return forgelink.Member{}, forgelink.Errorf(forgelink.ENOTFOUND, "member not found")
-	}
-	return m, nil
-}
-
 // expired is the read-side expiry check DynamoDB's lazy TTL makes necessary.
 func (s *Store) expired(expiresAt time.Time) bool { return !s.now().Before(expiresAt) }
 

@@ -1,6 +1,6 @@
 // Package service holds forgelink's business rules, one type per noun: Integrations,
-// SignIn, Sessions, SetupLinks, Tokens, Orgs, AdminRules and Audit. The HTML pages and the JSON API
-// both call them; neither has rules of its own. Each Lambda function builds only the
+// SignIn, Sessions, SetupLinks, Tokens, Orgs, AdminRules, Members and Audit. The HTML
+// pages and the JSON API both call them; neither has rules of its own. Each Lambda function builds only the
 // nouns it serves, so its binary links only their code.
 package service
 
@@ -102,6 +102,7 @@ type All struct {
 	SignIn       *SignIn
 	Integrations *Integrations
 	AdminRules   *AdminRules
+	Members      *Members
 	Audit        *Audit
 }
 
@@ -118,6 +119,7 @@ func NewAll(d Deps) All {
 		SignIn:       NewSignIn(d),
 		Integrations: NewIntegrations(d),
 		AdminRules:   NewAdminRules(d),
+		Members:      NewMembers(d),
 		Audit:        NewAudit(d),
 	}
 }

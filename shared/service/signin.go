@@ -309,20 +309,22 @@ func (s *SignIn) refuse(ctx context.Context, in forgelink.Integration, who ident
 	return &forgelink.Error{Code: forgelink.EDENIED, Message: who.Decision.RefusedReason, Err: ErrSignInRefused}
 }
 
-// startSession upserts the member, starts the session and audits the sign-in (three
-// writes: member, session, audit).
+// startSession upserts the member (with the new session and the role in the same write),
+// starts the session and audits the sign-in (three writes: member, session, audit).
 func (s *SignIn) startSession(ctx context.Context, in forgelink.Integration, cb LoginCallback, who identity) (SignedIn, error) {
 	now := s.now().UTC()
 	user := who.User
-	if err := s.store.PutMember(ctx, forgelink.Member{
-		Org: cb.Org, IntegrationID: in.ID, User: user, FirstSeenAt: now, LastSeenAt: now,
-	}); err != nil {
-		return SignedIn{}, err
-	}
 	sid, hash := newToken()
 	sess := forgelink.Session{
 		Hash: hash, Kind: forgelink.SessionMember, Org: cb.Org, IntegrationID: in.ID, GitLabHost: in.Host(),
 		User: user, Role: who.Decision.Role, RuleID: who.Decision.RuleID, CreatedAt: now, ExpiresAt: now.Add(forgelink.SessionTTL),
+	}
+	previous := ""
+	if cb.PreviousSessionID != "" && len(cb.PreviousSessionID) <= 256 {
+		previous = hashToken(cb.PreviousSessionID)
+	}
+	if err := s.recordMember(ctx, sess, previous); err != nil {
+		return SignedIn{}, err
 	}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return SignedIn{}, err
@@ -336,8 +338,8 @@ func (s *SignIn) startSession(ctx context.Context, in forgelink.Integration, cb 
 		_ = s.store.DeleteSession(ctx, hash)
 		return SignedIn{}, err
 	}
-	if cb.PreviousSessionID != "" && len(cb.PreviousSessionID) <= 256 {
-		if err := s.store.DeleteSession(ctx, hashToken(cb.PreviousSessionID)); err != nil {
+	if previous != "" {
+		if err := s.store.DeleteSession(ctx, previous); err != nil {
 			s.log.WarnContext(ctx, "could not end the previous session at sign-in", "error", err.Error())
 		}
 	}

@@ -34,6 +34,9 @@ func Run(t *testing.T, open Open) {
 		{"IntegrationConcurrentCreateSameURL", testConcurrentCreateSameURL},
 		{"IntegrationNoLostUpdate", testNoLostUpdate},
 		{"Members", testMembers},
+		{"MemberVersions", testMemberVersions},
+		{"ListMembers", testListMembers},
+		{"LiveSessions", testLiveSessions},
 		{"Sessions", testSessions},
 		{"AdminTokens", testAdminTokens},
 		{"AdminTokenListAndDelete", testAdminTokenListAndDelete},
@@ -258,34 +261,6 @@ func testNoLostUpdate(t *testing.T, e *env) {
 	if got.Name != strconv.Itoa(workers*increments) || got.Version != 1+workers*increments {
 		t.Fatalf("after %d successful updates: name %q version %d", workers*increments, got.Name, got.Version)
 	}
-}
-
-func testMembers(t *testing.T, e *env) {
-	first := e.clock.Now()
-	m := forgelink.Member{
-		Org: "acme", IntegrationID: "int1",
-		User:        forgelink.GitLabUser{ID: 42, Username: "alice", Name: "Alice", Email: "alice@example.com", AvatarURL: "https://a/x.png", State: "active"},
-		FirstSeenAt: first, LastSeenAt: first,
-	}
-	wantCode(t, e.PutMember(e.ctx, m), "", "put member")
-	got, err := e.GetMember(e.ctx, "acme", "int1", 42)
-	wantCode(t, err, "", "get member")
-	same(t, got, m, "member read back")
-
-	e.clock.Advance(time.Hour)
-	again := m
-	again.User.Username, again.User.Email = "alice2", "new@example.com"
-	again.FirstSeenAt, again.LastSeenAt = e.clock.Now(), e.clock.Now()
-	wantCode(t, e.PutMember(e.ctx, again), "", "upsert member")
-	got, _ = e.GetMember(e.ctx, "acme", "int1", 42)
-	want := again
-	want.FirstSeenAt = first
-	same(t, got, want, "member after upsert keeps first seen")
-
-	_, err = e.GetMember(e.ctx, "acme", "int2", 42)
-	wantCode(t, err, forgelink.ENOTFOUND, "same user through another integration")
-	_, err = e.GetMember(e.ctx, "globex", "int1", 42)
-	wantCode(t, err, forgelink.ENOTFOUND, "same user in another org")
 }
 
 func testSessions(t *testing.T, e *env) {

@@ -93,6 +93,12 @@ var integrationsRoutes = []route[*integrationsServer]{
 	{"GET", "/api/v1/orgs/{org}/admins", (*integrationsServer).handleAPIListAdminRules},
 	{"POST", "/api/v1/orgs/{org}/admins", (*integrationsServer).handleAPICreateAdminRule},
 	{"DELETE", "/api/v1/orgs/{org}/admins/{rule}", (*integrationsServer).handleAPIDeleteAdminRule},
+
+	// Members: page and API.
+	{"GET", "/orgs/{org}/settings/members", (*integrationsServer).handleMembersPage},
+	{"POST", "/orgs/{org}/settings/members/{member}/sign-out", (*integrationsServer).handleSignOutMemberForm},
+	{"GET", "/api/v1/orgs/{org}/members", (*integrationsServer).handleAPIListMembers},
+	{"DELETE", "/api/v1/orgs/{org}/members/{member}/sessions", (*integrationsServer).handleAPISignOutMember},
 }
 
 var loginRoutes = []route[*loginServer]{

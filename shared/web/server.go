@@ -70,6 +70,7 @@ type IntegrationsServices struct {
 	Tokens       *service.Tokens
 	Audit        *service.Audit
 	AdminRules   *service.AdminRules
+	Members      *service.Members
 	// SignIn starts Test sign-ins.
 	SignIn *service.SignIn
 }
@@ -81,6 +82,7 @@ type integrationsServer struct {
 	tokens       *service.Tokens
 	audit        *service.Audit
 	adminRules   *service.AdminRules
+	members      *service.Members
 	signIn       *service.SignIn
 }
 
@@ -88,7 +90,8 @@ type integrationsServer struct {
 // admin JSON API.
 func Integrations(o Options, svc IntegrationsServices) http.Handler {
 	s := &integrationsServer{site: newSite(o), integrations: svc.Integrations,
-		sessions: svc.Sessions, tokens: svc.Tokens, audit: svc.Audit, adminRules: svc.AdminRules, signIn: svc.SignIn}
+		sessions: svc.Sessions, tokens: svc.Tokens, audit: svc.Audit, adminRules: svc.AdminRules,
+		members: svc.Members, signIn: svc.SignIn}
 	return serve(s.site, s, integrationsRoutes)
 }
 

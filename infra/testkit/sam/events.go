@@ -82,6 +82,8 @@ var (
 	// EventAdminRuleID is the seeded admin rule's (GitLab user alice on the seeded
 	// integration): rule ids derive from the rule's content.
 	EventAdminRuleID = forgelink.AdminRuleID(eventAdminRule)
+	// EventMemberID is the seeded member's (alice through the seeded integration).
+	EventMemberID = forgelink.MemberID(EventIntegrationID, EventUserID)
 )
 
 var eventAdminRule = forgelink.AdminRule{Org: EventOrg, IntegrationID: EventIntegrationID, Username: EventUsername}
@@ -116,7 +118,7 @@ func EventEnv() map[string]string {
 
 // SeedEvents creates what the events refer to in a's store: org acme, its admin API token,
 // an admin browser session, a one-time admin sign-in link, an active integration with its
-// (fake) client secret, an admin rule (GitLab user alice), and a member session of alice signed in through it. Only hashes of
+// (fake) client secret, an admin rule (GitLab user alice), and alice as a member with a session, signed in through it. Only hashes of
 // the tokens are stored, as the service does.
 func SeedEvents(ctx context.Context, a *app.App) error {
 	now := time.Now().UTC()
@@ -145,13 +147,19 @@ func SeedEvents(ctx context.Context, a *app.App) error {
 	}); err != nil {
 		return fmt.Errorf("seed admin session: %w", err)
 	}
-	if err := a.Store.CreateSession(ctx, forgelink.Session{
+	alice := forgelink.GitLabUser{ID: EventUserID, Username: EventUsername, Name: "Alice Example",
+		Email: "alice@example.com", AvatarURL: EventGitLabURL + "/uploads/-/system/user/avatar/42/avatar.png", State: "active"}
+	member := forgelink.Session{
 		Hash: HashToken(EventMemberSessionID), Kind: forgelink.SessionMember, Org: EventOrg, Role: forgelink.RoleMember,
-		IntegrationID: EventIntegrationID, GitLabHost: EventGitLabHost,
-		User: forgelink.GitLabUser{ID: EventUserID, Username: EventUsername, Name: "Alice Example",
-			Email: "alice@example.com", AvatarURL: EventGitLabURL + "/uploads/-/system/user/avatar/42/avatar.png", State: "active"},
+		IntegrationID: EventIntegrationID, GitLabHost: EventGitLabHost, User: alice,
 		CreatedAt: now, ExpiresAt: now.Add(forgelink.SessionTTL),
-	}); err != nil {
+	}
+	if err := a.Store.PutMember(ctx, forgelink.Member{Org: EventOrg, IntegrationID: EventIntegrationID, User: alice,
+		Role: member.Role, Sessions: []forgelink.MemberSession{{Hash: member.Hash, ExpiresAt: member.ExpiresAt}},
+		FirstSeenAt: now, LastSeenAt: now}); err != nil {
+		return fmt.Errorf("seed member: %w", err)
+	}
+	if err := a.Store.CreateSession(ctx, member); err != nil {
 		return fmt.Errorf("seed member session: %w", err)
 	}
 	rule := eventAdminRule
@@ -258,6 +266,7 @@ func EventFiles() (map[string][]byte, error) {
 	settings := "/orgs/{org}/settings/integrations"
 	api := "/api/v1/orgs/{org}/integrations"
 	admins, apiAdmins := "/orgs/{org}/settings/admins", "/api/v1/orgs/{org}/admins"
+	members, apiMembers := "/orgs/{org}/settings/members", "/api/v1/orgs/{org}/members"
 	reqs := []request{
 		{file: "healthz.json", method: "GET", route: "/healthz"},
 
@@ -321,6 +330,13 @@ func EventFiles() (map[string][]byte, error) {
 			referer: "/orgs/{org}/admin/sign-in", form: url.Values{"token": {EventAdminLinkToken}}},
 		{file: "integration-test-form.json", method: "POST", route: settings + "/{id}/test", cookies: []string{adminCookie}, browser: true,
 			referer: settings + "/{id}", form: url.Values{"csrf_token": {csrfAdmin}}},
+
+		// Members (appended).
+		{file: "members-page.json", method: "GET", route: members, cookies: []string{adminCookie}, browser: true, referer: settings},
+		{file: "member-sign-out-form.json", method: "POST", route: members + "/{member}/sign-out", cookies: []string{adminCookie}, browser: true,
+			referer: members, form: url.Values{"csrf_token": {csrfAdmin}}},
+		{file: "api-members-list.json", method: "GET", route: apiMembers, bearer: EventAdminToken},
+		{file: "api-member-sign-out.json", method: "DELETE", route: apiMembers + "/{member}/sessions", bearer: EventAdminToken},
 	}
 	files := map[string][]byte{}
 	for i, r := range reqs {
@@ -335,7 +351,7 @@ func EventFiles() (map[string][]byte, error) {
 }
 
 func fill(route string) string {
-	return strings.NewReplacer("{org}", EventOrg, "{id}", EventIntegrationID, "{rule}", EventAdminRuleID).Replace(route)
+	return strings.NewReplacer("{org}", EventOrg, "{id}", EventIntegrationID, "{rule}", EventAdminRuleID, "{member}", EventMemberID).Replace(route)
 }
 
 func (r request) event() Event {
@@ -417,6 +433,9 @@ func (r request) event() Event {
 		}
 		if strings.Contains(r.route, "{rule}") {
 			ev.PathParameters["rule"] = EventAdminRuleID
+		}
+		if strings.Contains(r.route, "{member}") {
+			ev.PathParameters["member"] = EventMemberID
 		}
 	}
 	switch {

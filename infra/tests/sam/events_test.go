@@ -76,6 +76,12 @@ var seeded = map[string]expect{
 	"admin-sign-in-form.json": {Status: 303, Location: "/orgs/acme/settings/integrations",
 		SetCookie: []string{"__Host-forgelink_session_acme"}},
 	"integration-test-form.json": {Status: 302, Location: sam.EventGitLabURL + "/oauth/authorize?", SetCookie: []string{"__Host-forgelink_state"}},
+
+	"members-page.json":         {Status: 200, HTML: true, Body: []string{"@" + sam.EventUsername, sam.EventIntegrationName, "Sign out everywhere"}},
+	"member-sign-out-form.json": {Status: 303, Location: "/orgs/acme/settings/members?ended=1&signed_out=" + sam.EventMemberID},
+	"api-members-list.json": {Status: 200, JSON: true, Body: []string{`"id":"` + sam.EventMemberID + `"`, `"username":"` + sam.EventUsername + `"`,
+		`"role":"member"`, `"active_sessions":1`}},
+	"api-member-sign-out.json": {Status: 204},
 }
 
 // empty: the same events against an empty store (what the RIE test sees: every emulator
@@ -117,6 +123,11 @@ var empty = map[string]expect{
 	// unknown link: the clear "not valid" page
 	"admin-sign-in-form.json":    {Status: 400, HTML: true},
 	"integration-test-form.json": {Status: 401, HTML: true},
+
+	"members-page.json":         {Status: 401, HTML: true},
+	"member-sign-out-form.json": {Status: 401, HTML: true},
+	"api-members-list.json":     {Status: 401, JSON: true, Body: []string{`"code":`}},
+	"api-member-sign-out.json":  {Status: 401, JSON: true, Body: []string{`"code":`}},
 }
 
 // loadEvents reads events/*.json.

@@ -112,7 +112,7 @@ func harness(tb testing.TB) *fuzzApp {
 	fns := map[string]http.Handler{
 		web.FuncIntegrations: web.Integrations(wo, web.IntegrationsServices{
 			Integrations: svc.Integrations, Sessions: svc.Sessions, Tokens: svc.Tokens, Audit: svc.Audit,
-			AdminRules: svc.AdminRules, SignIn: svc.SignIn}),
+			AdminRules: svc.AdminRules, Members: svc.Members, SignIn: svc.SignIn}),
 		web.FuncLogin:    web.Login(wo, svc.SignIn, svc.Sessions),
 		web.FuncCallback: web.Callback(wo, svc.SignIn),
 		web.FuncSession:  web.Session(wo, svc.Sessions, svc.SetupLinks),
