@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -83,6 +84,18 @@ func (s *Integrations) SecretPrefix() string { return s.secretPrefix }
 
 // GetIntegration returns one integration of org.
 func (s *Integrations) GetIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
+	in, err := s.getIntegration(ctx, org, id)
+	if err != nil {
+		return forgelink.Integration{}, err
+	}
+	list, err := s.withHealth(ctx, org, []forgelink.Integration{in})
+	if err != nil {
+		return forgelink.Integration{}, err
+	}
+	return list[0], nil
+}
+
+func (s *Integrations) getIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
 	in, err := s.store.GetIntegration(ctx, org, id)
 	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
 		return forgelink.Integration{}, forgelink.Wrap(forgelink.ENOTFOUND, err, "There is no such integration in this org.")
@@ -98,6 +111,32 @@ func (s *Integrations) ListIntegrations(ctx context.Context, org string) ([]forg
 	}
 	if list == nil {
 		list = []forgelink.Integration{}
+	}
+	return s.withHealth(ctx, org, list)
+}
+
+// withHealth fills each integration's last_sign_in_at from its members' latest sign-in,
+// and verified_at with the later of that and its last successful Test sign-in. Sign-ins
+// do not write the integration item: that would be a fourth write per sign-in, and a
+// member item already records it.
+func (s *Integrations) withHealth(ctx context.Context, org string, list []forgelink.Integration) ([]forgelink.Integration, error) {
+	members, err := s.store.ListMembers(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	last := map[string]time.Time{}
+	for _, m := range members {
+		if m.LastSeenAt.After(last[m.IntegrationID]) {
+			last[m.IntegrationID] = m.LastSeenAt
+		}
+	}
+	for i, in := range list {
+		if t := last[in.ID]; t.After(in.LastSignInAt) {
+			list[i].LastSignInAt = t
+		}
+		if list[i].LastSignInAt.After(in.VerifiedAt) {
+			list[i].VerifiedAt = list[i].LastSignInAt
+		}
 	}
 	return list, nil
 }
@@ -194,7 +233,7 @@ func (s *Integrations) UpdateIntegration(ctx context.Context, actor Actor, org, 
 	if err := s.authorize(actor, org); err != nil {
 		return forgelink.Integration{}, err
 	}
-	cur, err := s.GetIntegration(ctx, org, id)
+	cur, err := s.getIntegration(ctx, org, id)
 	if err != nil {
 		return forgelink.Integration{}, err
 	}
@@ -365,7 +404,7 @@ func (s *Integrations) DeleteIntegrationAt(ctx context.Context, actor Actor, org
 	var cur forgelink.Integration
 	for attempt := 0; ; attempt++ {
 		var err error
-		if cur, err = s.GetIntegration(ctx, org, id); err != nil {
+		if cur, err = s.getIntegration(ctx, org, id); err != nil {
 			return err
 		}
 		if version != 0 && version != cur.Version {

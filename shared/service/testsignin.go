@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/forgelink/forgelink/shared/forgelink"
 )
@@ -55,7 +56,7 @@ func (s *SignIn) finishTest(ctx context.Context, in forgelink.Integration, who i
 		out.Role, out.Refused = "refused", who.Decision.RefusedReason
 	}
 	now := s.now().UTC()
-	if err := s.store.TouchIntegration(ctx, in.Org, in.ID, now, now); err != nil {
+	if err := s.store.TouchIntegration(ctx, in.Org, in.ID, now, time.Time{}); err != nil {
 		s.log.ErrorContext(ctx, "could not record a verified test", "org", in.Org, "integration", in.ID, "error", err.Error())
 	}
 	s.cache.forgetIntegration(in.Org, in.ID)

@@ -241,3 +241,25 @@ func TestSettingsHeader(t *testing.T) {
 		t.Errorf("the org home does not link an admin to the settings")
 	}
 }
+
+// TestIntegrationHealth: "not verified yet" until the first sign-in, then verified_at and
+// last_sign_in_at from that sign-in.
+func TestIntegrationHealth(t *testing.T) { onBothStores(t, testIntegrationHealth) }
+
+func testIntegrationHealth(t *testing.T, opts apptest.Options) {
+	e := apptest.Start(t, opts)
+	in, _ := e.ActiveIntegration(t)
+	get := func() string {
+		return e.API(t, http.MethodGet, "/api/v1/orgs/"+e.Org+"/integrations/"+in.ID, nil).Body
+	}
+	if b := get(); !strings.Contains(b, `"verified_at":null`) || !strings.Contains(b, `"last_sign_in_at":null`) {
+		t.Errorf("before any sign-in: %s", b)
+	}
+	if list := e.Get(t, e.AdminClient(t), "/orgs/"+e.Org+"/settings/integrations"); !strings.Contains(list.Body, "not verified yet") {
+		t.Errorf("the list does not say the integration is not verified yet")
+	}
+	e.SignIn(t, e.Client(t), in.LoginURL, "bob")
+	if b := get(); strings.Contains(b, `"verified_at":null`) || strings.Contains(b, `"last_sign_in_at":null`) {
+		t.Errorf("after bob's sign-in: %s", b)
+	}
+}
