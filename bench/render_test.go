@@ -116,13 +116,13 @@ func signInConcs() []int {
 func (r *report) targets() [][4]string {
 	var rows [][4]string
 	if v, at, ok := minRatio(r.LoginStart, "forgelink", "bare handler", concLevels); ok {
-		rows = append(rows, [4]string{"login start throughput vs bare handler", "≥ 0.5×", fmt.Sprintf("%.2f× (lowest, at %s)", v, at), yesNo(v >= 0.5)})
+		rows = append(rows, [4]string{"login start throughput vs bare handler", "≥ 0.8× at every concurrency", fmt.Sprintf("%.2f× (lowest, at %s)", v, at), yesNo(v >= 0.8)})
 	}
 	if v, at, ok := minRatio(r.LoginStart, "forgelink", "oauth2-proxy", concLevels); ok {
 		rows = append(rows, [4]string{"login start throughput vs oauth2-proxy", "≥ 2×", fmt.Sprintf("%.2f× (lowest, at %s)", v, at), yesNo(v >= 2)})
 	}
 	if v, at, ok := minRatio(r.SignIn, "forgelink", "oauth2-proxy", signInConcs()); ok {
-		rows = append(rows, [4]string{"full sign-in throughput vs oauth2-proxy", "≥ 1.5×", fmt.Sprintf("%.2f× (lowest, at %s)", v, at), yesNo(v >= 1.5)})
+		rows = append(rows, [4]string{"full sign-in throughput vs oauth2-proxy", "≥ 2.5×", fmt.Sprintf("%.2f× (lowest, at %s)", v, at), yesNo(v >= 2.5)})
 	}
 	if a := r.AWS; a != nil {
 		startW, cbW, cbWSame, smWarm := 0, 0, 0, 0
@@ -144,19 +144,19 @@ func (r *report) targets() [][4]string {
 			[4]string{"AWS writes at callback", "≤ 3", fmt.Sprintf("%d per sign-in (%d when the same browser signs in again: its old session is deleted)", cbW, cbWSame), yesNo(cbW <= 3)},
 			[4]string{"Secrets Manager calls when warm", "0", strconv.Itoa(smWarm), yesNo(smWarm == 0)})
 	}
-	if len(r.Cold) > 0 {
-		hello := median(r.Cold[0].Inits)
+	if len(r.Cold) > 2 {
+		sdk := median(r.Cold[1].Inits)
 		worst, name := 0.0, ""
-		for _, c := range r.Cold[1:] {
-			if v := float64(median(c.Inits)) / float64(hello); v > worst {
+		for _, c := range r.Cold[2:] {
+			if v := float64(median(c.Inits)) / float64(sdk); v > worst {
 				worst, name = v, c.Name
 			}
 		}
-		rows = append(rows, [4]string{"cold start (init) vs hello-world", "≤ 1.5×", fmt.Sprintf("%.2f× (worst: %s, %s vs %s)", worst, name, fmtDur(median(r.Cold[slices.IndexFunc(r.Cold, func(c coldStart) bool { return c.Name == name })].Inits)), fmtDur(hello)), yesNo(worst <= 1.5)})
+		rows = append(rows, [4]string{"cold start (init) vs SDK hello-world, each function", "≤ 1.2×", fmt.Sprintf("%.2f× (worst: %s, %s vs %s)", worst, name, fmtDur(median(r.Cold[slices.IndexFunc(r.Cold, func(c coldStart) bool { return c.Name == name })].Inits)), fmtDur(sdk)), yesNo(worst <= 1.2)})
 	}
-	if len(r.Boots) > 1 {
+	if len(r.Boots) > 2 {
 		var big int64
-		for _, b := range r.Boots[1:] {
+		for _, b := range r.Boots[2:] {
 			big = max(big, b.SizeARM64)
 		}
 		// Met only in decimal MB (the stricter reading); in between, say which reading holds.
@@ -219,19 +219,22 @@ func (r *report) markdown(t testing.TB) string {
 	}
 
 	w("\n## 4. Cold start and size (Lambda Runtime Interface Emulator)\n\n")
-	w("Init duration is the emulator's `INIT REPORT(durationMs)` (the Go runtime start, package init and `main` until the first Runtime API poll), %d fresh emulators per bootstrap, interleaved. First invoke is the wall time of the first `GET /healthz` event, spawning included. Every bootstrap, hello-world (`bench/hello`) included, is built the same way: `CGO_ENABLED=0 GOOS=linux -tags lambda.norpc -trimpath -ldflags \"-s -w\"`. forgelink's functions run on the memory store with `FORGELINK_COOKIE_KEY` here, so no AWS call is in the init (under Lambda the cookie key read adds one Secrets Manager call, see section 3).\n\n", coldRounds)
-	w("| bootstrap | init (median) | init (min) | first invoke (median) | init ÷ hello-world | package init (inittrace) | size linux/%s | size linux/arm64 (deployed) |\n|---|--:|--:|--:|--:|---|--:|--:|\n", runtime.GOARCH)
+	w("Init duration is the emulator's `INIT REPORT(durationMs)` (the Go runtime start, package init and `main` until the first Runtime API poll), %d fresh emulators per bootstrap, interleaved. First invoke is the wall time of the first `GET /healthz` event, spawning included. Every bootstrap, hello-world (`bench/hello`) included, is built the same way: `CGO_ENABLED=0 GOOS=linux -tags lambda.norpc -trimpath -ldflags \"-s -w\"`. SDK hello-world (`bench/hellosdk`) is hello-world plus the SDK's standard configuration and the DynamoDB and Secrets Manager clients every function builds: the ratio to it is forgelink's own init. The functions run as the template configures them (`FORGELINK_STORE=aws`) with `FORGELINK_COOKIE_KEY`, so no AWS call is in the init (under Lambda the cookie key read adds one Secrets Manager call, see section 3).\n\n", coldRounds)
+	w("| bootstrap | init (median) | init (min) | first invoke (median) | init ÷ hello-world | init ÷ SDK hello-world | package init (inittrace) | size linux/%s | size linux/arm64 (deployed) |\n|---|--:|--:|--:|--:|--:|---|--:|--:|\n", runtime.GOARCH)
 	for i, c := range r.Cold {
 		bs := r.Boots[i]
-		rt := "—"
+		rt, rs := "—", "—"
 		if i > 0 {
 			rt = fmt.Sprintf("%.2f×", float64(median(c.Inits))/float64(median(r.Cold[0].Inits)))
+		}
+		if i > 1 {
+			rs = fmt.Sprintf("%.2f×", float64(median(c.Inits))/float64(median(r.Cold[1].Inits)))
 		}
 		it := "—"
 		if tr, ok := r.InitTrace[c.Name]; ok {
 			it = tr.String()
 		}
-		w("| %s | %s | %s | %s | %s | %s | %d B (%s) | %d B (%s) |\n", c.Name, fmtDur(median(c.Inits)), fmtDur(c.Inits[0]), fmtDur(median(c.FirstCalls)), rt, it, bs.SizeHost, mib(bs.SizeHost), bs.SizeARM64, mib(bs.SizeARM64))
+		w("| %s | %s | %s | %s | %s | %s | %s | %d B (%s) | %d B (%s) |\n", c.Name, fmtDur(median(c.Inits)), fmtDur(c.Inits[0]), fmtDur(median(c.FirstCalls)), rt, rs, it, bs.SizeHost, mib(bs.SizeHost), bs.SizeARM64, mib(bs.SizeARM64))
 	}
 
 	w("\n## 5. Load run (memory store, runner in its own process)\n\n")
@@ -316,7 +319,7 @@ func measureInitTrace(bs bootstrap) (initTrace, error) {
 	for range 5 {
 		cmd := exec.Command(bs.Path)
 		cmd.Env = []string{"GODEBUG=inittrace=1", "AWS_LAMBDA_RUNTIME_API=127.0.0.1:1",
-			"FORGELINK_STORE=memory", "FORGELINK_COOKIE_KEY=" + randomKey()}
+			"FORGELINK_STORE=aws", "AWS_REGION=us-east-1", "FORGELINK_COOKIE_KEY=" + randomKey()}
 		out, _ := cmd.CombinedOutput() // it fails to reach the Runtime API: expected
 		var tr initTrace
 		for _, line := range strings.Split(string(out), "\n") {
@@ -372,7 +375,7 @@ func (r *report) misses() string {
 		b.WriteString("Tried and reverted: writing the `Set-Cookie` header by hand (no measurable gain, one more allocation). ")
 		b.WriteString("What remains is the request log line (`slog` JSON, ≈10%), AES-GCM, randomness and net/http itself; the ≥ 2× oauth2-proxy goal should be restated as ≥ 1× (met at every level).\n\n")
 	}
-	if missed["cold start (init) vs hello-world"] {
+	if missed["cold start (init) vs SDK hello-world, each function"] {
 		b.WriteString("**Cold start.** The extra init over hello-world is package initialisation and paging in a 2.4× larger binary, not forgelink's `main`. ")
 		b.WriteString("What was done (found with `GODEBUG=inittrace=1`, column above): four regexps with counted repetitions (`{1,128}`, `{8,128}`, `{1,64}`, `{0,38}`) compiled to thousands of instructions at package init (≈0.3 ms; shared/service and shared/web) and are now written-out byte checks, tested against the regexps; HTML templates are parsed on first render (`sync.OnceValue`), since the login and callback functions render pages only on errors (≈0.3 ms); shared/dynamo converts items by hand instead of with `feature/dynamodb/attributevalue` (≈0.4 ms and −130 KB: it linked the DynamoDB Streams client types; the encoding is unchanged, pinned by a test against attributevalue and by the moto conformance suite). ")
 		b.WriteString("Together about −1.2 ms of the process's init (measured side by side, 300 interleaved starts). ")
