@@ -1,6 +1,7 @@
 package security_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,6 +49,18 @@ func TestCSRFOnEveryForm(t *testing.T) {
 		}
 
 		before := integrations(t, e, e.Org, e.AdminToken)
+		rule := e.API(t, http.MethodPost, "/api/v1/orgs/"+e.Org+"/admins", map[string]string{"integration_id": active.ID, "username": "carol"})
+		var created struct{ ID string }
+		var listed struct{ Members []struct{ ID string } }
+		if json.Unmarshal([]byte(rule.Body), &created) != nil || created.ID == "" {
+			t.Fatalf("admin rule: %d %s", rule.StatusCode, clip(rule.Body))
+		}
+		members := e.API(t, http.MethodGet, "/api/v1/orgs/"+e.Org+"/members", nil)
+		if json.Unmarshal([]byte(members.Body), &listed) != nil || len(listed.Members) != 1 {
+			t.Fatalf("members: %d %s", members.StatusCode, clip(members.Body))
+		}
+		ruleID, memberID := created.ID, listed.Members[0].ID
+		rulesBefore := e.API(t, http.MethodGet, "/api/v1/orgs/"+e.Org+"/admins", nil).Body
 		type form struct {
 			name, path string
 			c          *http.Client
@@ -59,6 +72,10 @@ func TestCSRFOnEveryForm(t *testing.T) {
 			{"save", list + "/" + active.ID, admin, own, map[string]string{"name": "Hijacked", "client_id": creds.ClientID, "client_secret": creds.Secret}},
 			{"delete", list + "/" + active.ID + "/delete", admin, own, map[string]string{}},
 			{"logout", "/orgs/" + e.Org + "/logout", member, memberTok, map[string]string{}},
+			{"add admin rule", "/orgs/" + e.Org + "/settings/admins", admin, own, map[string]string{"integration_id": active.ID, "kind": "username", "username": "bob"}},
+			{"remove admin rule", "/orgs/" + e.Org + "/settings/admins/" + ruleID + "/delete", admin, own, map[string]string{}},
+			{"sign a member out everywhere", "/orgs/" + e.Org + "/settings/members/" + memberID + "/sign-out", admin, own, map[string]string{}},
+			{"test sign-in", list + "/" + active.ID + "/test", admin, own, map[string]string{}},
 		}
 		for _, f := range forms {
 			for what, tok := range bad {
@@ -105,7 +122,10 @@ func TestCSRFOnEveryForm(t *testing.T) {
 			}
 		}
 		if r := whoami(t, e, member, e.Org); r.StatusCode != http.StatusOK {
-			t.Errorf("a refused logout ended the session: whoami %d", r.StatusCode)
+			t.Errorf("a refused logout or sign-out everywhere ended the session: whoami %d", r.StatusCode)
+		}
+		if got := e.API(t, http.MethodGet, "/api/v1/orgs/"+e.Org+"/admins", nil).Body; got != rulesBefore {
+			t.Errorf("refused forms changed the admin rules:\nbefore %s\nafter  %s", rulesBefore, got)
 		}
 		if got := integrations(t, e, "beta", betaToken); len(got) != 0 {
 			t.Errorf("org beta got integrations: %+v", got)
