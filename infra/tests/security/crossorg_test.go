@@ -1,6 +1,7 @@
 package security_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -91,6 +92,35 @@ func TestCrossOrgIsolation(t *testing.T) {
 			t.Errorf("acme member session on beta's whoami: %d %s", r.StatusCode, r.Body)
 		} else {
 			wantAPIError(t, r, http.StatusUnauthorized)
+		}
+
+		// Admin rules and members: acme's ids are nothing under beta, whatever beta holds.
+		rule := e.API(t, http.MethodPost, "/api/v1/orgs/"+e.Org+"/admins", map[string]string{"integration_id": a.ID, "username": "bob"})
+		var created struct{ ID string }
+		var listed struct{ Members []struct{ ID string } }
+		if json.Unmarshal([]byte(rule.Body), &created) != nil || created.ID == "" {
+			t.Fatalf("admin rule: %d %s", rule.StatusCode, clip(rule.Body))
+		}
+		if json.Unmarshal([]byte(e.API(t, http.MethodGet, "/api/v1/orgs/"+e.Org+"/members", nil).Body), &listed) != nil || len(listed.Members) == 0 {
+			t.Fatal("no acme member listed")
+		}
+		acmeMember := listed.Members[0].ID
+		wantAPIError(t, e.APIWithToken(t, betaToken, http.MethodDelete, "/api/v1/orgs/beta/admins/"+created.ID, nil), http.StatusNotFound)
+		wantAPIError(t, e.APIWithToken(t, betaToken, http.MethodDelete, "/api/v1/orgs/beta/members/"+acmeMember+"/sessions", nil), http.StatusNotFound)
+		wantAPIError(t, e.APIWithToken(t, betaToken, http.MethodPost, "/api/v1/orgs/beta/admins", map[string]string{"integration_id": a.ID, "username": "eve"}), http.StatusUnprocessableEntity)
+		wantAPIError(t, e.APIWithToken(t, betaToken, http.MethodGet, "/api/v1/orgs/"+e.Org+"/members", nil), http.StatusForbidden)
+		adminsTok := apptest.FormValue(e.Get(t, betaAdmin, "/orgs/beta/settings/admins").Body, "csrf_token")
+		if r := e.PostForm(t, betaAdmin, "/orgs/beta/settings/admins/"+created.ID+"/delete", map[string]string{"csrf_token": adminsTok}); r.StatusCode != http.StatusNotFound && r.StatusCode != http.StatusSeeOther {
+			t.Errorf("beta admin removing acme's rule under beta: %d", r.StatusCode)
+		}
+		if r := e.PostForm(t, betaAdmin, "/orgs/beta/settings/members/"+acmeMember+"/sign-out", map[string]string{"csrf_token": adminsTok}); r.StatusCode != http.StatusNotFound {
+			t.Errorf("beta admin signing out acme's member under beta: %d", r.StatusCode)
+		}
+		if r := whoami(t, e, member, e.Org); r.StatusCode != http.StatusOK {
+			t.Errorf("beta's attempts ended acme's member session: %d", r.StatusCode)
+		}
+		if got := e.API(t, http.MethodGet, "/api/v1/orgs/"+e.Org+"/admins", nil); !strings.Contains(got.Body, created.ID) {
+			t.Errorf("acme's rule is gone after beta's attempts: %s", got.Body)
 		}
 		if r := e.Get(t, member, "/orgs/beta"); r.StatusCode != http.StatusOK || strings.Contains(r.Body, "Signed in as") {
 			t.Errorf("acme member session on beta's home: %d, signed in %t", r.StatusCode, strings.Contains(r.Body, "Signed in as"))
