@@ -1,6 +1,7 @@
 package sam_test
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -82,4 +83,52 @@ func hasHeading(markdown, anchor string) bool {
 		}
 	}
 	return false
+}
+
+// TestReadmeConfigurationTable holds the README's configuration table to the code: every
+// FORGELINK_*/FAKEGITLAB_* variable that the product and its programs read (shared/, the
+// programs under infra/cmd, the tool cache) is a row of the table, and every row is read
+// somewhere. Test-only switches (FORGELINK_SCREENSHOTS, FORGELINK_BENCH, …) live in test
+// files and belong to the README's Tests section instead.
+func TestReadmeConfigurationTable(t *testing.T) {
+	root, err := sam.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	varRE := regexp.MustCompile(`"((?:FORGELINK|FAKEGITLAB)_[A-Z_]+)"`)
+	read := map[string]string{}
+	for _, dir := range []string{"shared", "infra/cmd", "infra/toolcache", "functions"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			for _, m := range varRE.FindAllStringSubmatch(string(b), -1) {
+				read[m[1]] = path
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rowRE := regexp.MustCompile("(?m)^\\| `((?:FORGELINK|FAKEGITLAB)_[A-Z_]+)` \\|")
+	rows := map[string]bool{}
+	for _, m := range rowRE.FindAllStringSubmatch(string(readme), -1) {
+		rows[m[1]] = true
+	}
+	for v, path := range read {
+		if !rows[v] {
+			t.Errorf("%s (read in %s) has no row in the README's configuration table", v, path)
+		}
+	}
+	for v := range rows {
+		if _, ok := read[v]; !ok {
+			t.Errorf("the README's configuration table lists %s, which no program reads", v)
+		}
+	}
 }
