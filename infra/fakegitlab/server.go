@@ -82,6 +82,8 @@ type Server struct {
 	opts    Options
 	now     func() time.Time
 	handler http.Handler
+	// requests logs every request's method and path (Requests).
+	requests requestLog
 
 	signKey *rsa.PrivateKey
 	kid     string
@@ -140,7 +142,7 @@ func New(opts Options) *Server {
 	s.seedUsers(created)
 	s.seedGroups(created)
 	s.pats[s.rootToken] = &personalToken{UserID: 1, Scopes: []string{"api", "sudo", "admin_mode"}}
-	s.handler = s.routes()
+	s.handler = s.requests.wrap(s.routes())
 	return s
 }
 

@@ -263,3 +263,36 @@ func testIntegrationHealth(t *testing.T, opts apptest.Options) {
 		t.Errorf("after bob's sign-in: %s", b)
 	}
 }
+
+// TestOneGitLabCallPerGroup: a sign-in reads each group the integration's rules name once
+// (allowed_groups and admin rules together; a group named twice is read once), with the
+// person's token, and nothing else of GitLab's group API.
+func TestOneGitLabCallPerGroup(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	in, _ := e.ActiveIntegration(t)
+	igWantStatus(t, e.API(t, http.MethodPatch, "/api/v1/orgs/"+e.Org+"/integrations/"+in.ID,
+		map[string]any{"allowed_groups": []map[string]any{{"path": "eng", "min_access_level": 10}, {"path": "ops", "min_access_level": 10}}}), http.StatusOK)
+	adminRule(t, e, map[string]any{"integration_id": in.ID, "group": "eng/platform", "min_access_level": 40})
+	adminRule(t, e, map[string]any{"integration_id": in.ID, "group": "eng", "min_access_level": 50})
+	before := len(e.GitLab.Requests())
+	if r := e.SignIn(t, e.Client(t), in.LoginURL, "alice"); !strings.Contains(r.Body, "Signed in as @alice") {
+		t.Fatalf("sign-in: %d %s", r.StatusCode, r.Body)
+	}
+	groups := map[string]int{}
+	for _, p := range e.GitLab.Requests()[before:] {
+		if strings.Contains(p, "/api/v4/groups/") {
+			path, _, _ := strings.Cut(strings.TrimPrefix(p, "GET /api/v4/groups/"), "/members/all/")
+			groups[path]++
+		}
+	}
+	want := map[string]int{"eng": 1, "ops": 1, "eng%2Fplatform": 1}
+	if len(groups) != len(want) {
+		t.Errorf("group reads %v, want one each of %v", groups, want)
+	}
+	for g, n := range want {
+		if groups[g] != n {
+			t.Errorf("group reads %v, want one each of %v", groups, want)
+			break
+		}
+	}
+}
