@@ -1,24 +1,12 @@
 // Command login is the forgelink "login" Lambda function; its routes are the web package's
-// loginRoutes, mapped to it in template.yaml. This file is its composition root.
+// loginRoutes, mapped to it in template.yaml. This file is its composition root: the
+// function's own constructor over DynamoDB and Secrets Manager, served by lambdahttp.
 package main
 
 import (
-	"context"
-	"log/slog"
-	"net/http"
-
 	"github.com/forgelink/forgelink/shared/app"
-	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/lambdahttp"
 	"github.com/forgelink/forgelink/shared/web"
 )
 
-func main() {
-	lambdahttp.Start(web.FuncLogin, func(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handler, error) {
-		d, err := app.FromAWS(ctx, cfg, log)
-		if err != nil {
-			return nil, err
-		}
-		return app.Login(d)
-	})
-}
+func main() { lambdahttp.Start(web.FuncLogin, app.OnAWS(app.Login)) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,19 @@ func FromAWS(ctx context.Context, cfg config.Config, log *slog.Logger) (Deps, er
 		return Deps{}, err
 	}
 	return FromAWSConfig(ctx, cfg, log, awsCfg)
+}
+
+// OnAWS makes a Lambda function's build step of one of this package's constructors
+// (Integrations, Login, Callback, Session): FromAWS, then the constructor. Its result is
+// what lambdahttp.Start takes.
+func OnAWS(build func(Deps) (http.Handler, error)) func(context.Context, config.Config, *slog.Logger) (http.Handler, error) {
+	return func(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handler, error) {
+		d, err := FromAWS(ctx, cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		return build(d)
+	}
 }
 
 // FromAWSConfig is FromAWS over a given AWS configuration (benchmarks count its calls).

@@ -108,7 +108,7 @@ func TestTemplateFunctionsMatchFolders(t *testing.T) {
 		// The function's composition root: started under its own name, over its own
 		// constructor (so its binary links only its own routes).
 		title := strings.TrimSuffix(id, "Function")
-		for _, call := range []string{"lambdahttp.Start(web.Func" + title + ",", "app." + title + "(d)"} {
+		for _, call := range []string{"lambdahttp.Start(web.Func" + title + ",", "app.OnAWS(app." + title + ")"} {
 			if !strings.Contains(string(main), call) {
 				t.Errorf("functions/%s/main.go does not call %s", name, call)
 			}
