@@ -198,7 +198,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeResponse(rec, raw, g.fail)
 }
 
-// event builds the payload 2.0 event API Gateway sends for r.
+// event builds the payload 2.0 event API Gateway sends for r. Like the events' event(), it
+// sets every field API Gateway sets, in one place.
 func (g *Gateway) event(r *http.Request, route gatewayRoute, params map[string]string, body []byte, requestID string) Event {
 	now := time.Now().UTC()
 	sourceIP, _, _ := net.SplitHostPort(r.RemoteAddr)
