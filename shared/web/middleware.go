@@ -24,6 +24,11 @@ func (s *site) middleware(mux *http.ServeMux) http.Handler {
 		r = r.WithContext(logging.WithRequestID(r.Context(), id))
 		rec := &statusRecorder{ResponseWriter: w}
 		setSecurityHeaders(rec, r, id)
+		if s.secure(r) {
+			// Every response, errors included: a browser that once reached forgelink over
+			// https never again sends a session cookie or a CSRF token over plain http.
+			rec.Header().Set("Strict-Transport-Security", s.hsts)
+		}
 
 		defer func() {
 			if p := recover(); p != nil {
