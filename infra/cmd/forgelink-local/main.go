@@ -104,7 +104,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), stdout, stderr
 	st.SignInLink = cfg.BaseURL + "/orgs/" + org + "/admin/sign-in?token=" + link
 
 	st.BaseURL = cfg.BaseURL
-	srv := &http.Server{Handler: a.Handler(""), ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(a.Handler(""))
 
 	printBanner(stdout, cfg, org, st)
 	errc := make(chan error, 1)
@@ -145,4 +145,18 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// newHTTPServer serves h with every timeout set: a client that trickles its headers or
+// body, or never reads the answer, must not hold a connection for ever. Requests take at
+// most the GitLab budget (10 s) plus the stores, so a minute to write is plenty; bodies
+// are at most 64 KiB.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
 }
