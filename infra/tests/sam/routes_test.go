@@ -200,7 +200,7 @@ func TestTemplateLeastPrivilege(t *testing.T) {
 		allowed, forbidden []string
 	}{
 		"IntegrationsFunction": {
-			allowed:   []string{"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret", "dynamodb:TransactWriteItems"},
+			allowed: []string{"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret", "dynamodb:TransactWriteItems"},
 			// It writes client secrets and never reads them back (TestIAMEqualsCode).
 			forbidden: []string{"dynamodb:Scan", "dynamodb:DeleteTable", "secretsmanager:DescribeSecret", "secretsmanager:ListSecrets"},
 		},
