@@ -228,12 +228,14 @@ func (s *Server) BaseURL() string {
 // With useTLS it serves https with a certificate for 127.0.0.1, ::1 and
 // localhost, signed by a CA generated now (CACertPEM). An unspecified host
 // (":8929") is reported as 127.0.0.1 in the base URL.
+//
+// (See NewHTTPServer for the timeouts.)
 func (s *Server) Start(addr string, useTLS bool) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", err
 	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := NewHTTPServer(s.handler)
 	scheme := "http"
 	if useTLS {
 		caPEM, leaf, err := generateCertificates()
@@ -506,3 +508,18 @@ func atoi(s string) (int, error) {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// NewHTTPServer is an http.Server for h with every timeout set: without them one client
+// that trickles a request's headers or body, or never reads the answer, holds a
+// connection and a goroutine for ever (the local runner and the fake GitLab both listen
+// on ports other programs can reach). WriteTimeout leaves room for Fault.Slow delays of
+// a minute; the local runner uses it too.
+func NewHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+}

@@ -381,3 +381,12 @@ func TestHandlerInHTTPTest(t *testing.T) {
 		t.Fatalf("%d %v", st, d)
 	}
 }
+
+// TestServerTimeouts: the fake GitLab bounds every phase of a connection (slowloris),
+// and still lets Fault.Slow delays of a minute finish.
+func TestServerTimeouts(t *testing.T) {
+	s := NewHTTPServer(http.NotFoundHandler())
+	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.IdleTimeout <= 0 || s.WriteTimeout <= time.Minute {
+		t.Errorf("timeouts: header %v, read %v, write %v, idle %v", s.ReadHeaderTimeout, s.ReadTimeout, s.WriteTimeout, s.IdleTimeout)
+	}
+}

@@ -28,13 +28,19 @@ type Deps struct {
 	// CookieKey seals state cookies and signs CSRF tokens; every container of a
 	// deployment must share it.
 	CookieKey []byte
-	Log       *slog.Logger
-	Now       func() time.Time // nil: time.Now
+	// PreviousCookieKey, during a key rotation, still opens state cookies and verifies
+	// CSRF tokens made with it; nil outside rotations.
+	PreviousCookieKey []byte
+	Log               *slog.Logger
+	Now               func() time.Time // nil: time.Now
 	// GitLabTimeout bounds each call to GitLab and the callback's whole exchange with it;
 	// zero: 10 s (DESIGN.md).
 	GitLabTimeout time.Duration
 	// AdminWrites is the per-org admin write limit; zero: the default.
 	AdminWrites service.WriteLimit
+	// GitLabProbes is the per-org limit of calls out to GitLab from admin actions; zero:
+	// the default.
+	GitLabProbes service.WriteLimit
 	// cache is shared by the functions of one process (New); nil: each builds its own.
 	cache *service.Cache
 }
@@ -48,7 +54,7 @@ func (d Deps) build() (service.Deps, web.Options, error) {
 	if err != nil {
 		return service.Deps{}, web.Options{}, err
 	}
-	sealer, err := statecookie.New(d.CookieKey)
+	sealer, err := statecookie.New(d.CookieKey, d.PreviousCookieKey)
 	if err != nil {
 		return service.Deps{}, web.Options{}, fmt.Errorf("cookie key: %w", err)
 	}
@@ -56,9 +62,10 @@ func (d Deps) build() (service.Deps, web.Options, error) {
 		Store: d.Store, Secrets: d.Secrets, GitLab: &gitlab.Client{Policy: policy, Timeout: d.GitLabTimeout}, URLs: policy,
 		GitLabBudget: d.GitLabTimeout,
 		SecretPrefix: d.Config.SecretPrefix, Now: d.Now, Log: d.Log, Cache: d.cache,
-		AdminWrites: d.AdminWrites,
+		AdminWrites: d.AdminWrites, GitLabProbes: d.GitLabProbes,
 	}
-	return sd, web.Options{BaseURL: d.Config.BaseURL, Sealer: sealer, Log: d.Log, Now: d.Now}, nil
+	return sd, web.Options{BaseURL: d.Config.BaseURL, Sealer: sealer, Log: d.Log, Now: d.Now,
+		HSTSIncludeSubdomains: d.Config.HSTSIncludeSubdomains}, nil
 }
 
 func policyOf(cfg config.Config) (netguard.Policy, error) {

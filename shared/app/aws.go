@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/forgelink/forgelink/shared/config"
 	"github.com/forgelink/forgelink/shared/dynamo"
@@ -53,12 +53,13 @@ func FromAWSConfig(ctx context.Context, cfg config.Config, log *slog.Logger, aws
 	if cfg.CookieKey == "" && cfg.CookieKeySecret == "" {
 		return Deps{}, errors.New("no cookie key: set FORGELINK_COOKIE_KEY_SECRET (or FORGELINK_COOKIE_KEY)")
 	}
-	key, err := CookieKey(ctx, cfg, awsCfg)
+	keys, err := CookieKey(ctx, cfg, awsCfg)
 	if err != nil {
 		return Deps{}, err
 	}
 	store, secretStore := AWSStores(awsCfg, cfg, time.Now)
-	return Deps{Config: cfg, Store: store, Secrets: secretStore, CookieKey: key, Log: log}, nil
+	return Deps{Config: cfg, Store: store, Secrets: secretStore, CookieKey: keys.Current,
+		PreviousCookieKey: keys.Previous, Log: log}, nil
 }
 
 // AWSStores returns the DynamoDB table and Secrets Manager stores over awsCfg.
@@ -80,25 +81,55 @@ func LoadAWS(ctx context.Context) (aws.Config, error) {
 	return c, nil
 }
 
-// CookieKey returns FORGELINK_COOKIE_KEY, or the key in the secret named by
-// FORGELINK_COOKIE_KEY_SECRET (JSON {"key": "<at least 32 characters>"}), or nil when
-// neither is set.
-func CookieKey(ctx context.Context, cfg config.Config, awsCfg aws.Config) ([]byte, error) {
+// CookieKeys are the cookie key and, during a rotation, the previous one.
+type CookieKeys struct {
+	Current  []byte
+	Previous []byte // nil outside a rotation
+}
+
+// CookieKey returns FORGELINK_COOKIE_KEY, or the keys in the secret named by
+// FORGELINK_COOKIE_KEY_SECRET (ParseCookieKeySecret), or zero keys when neither is set.
+func CookieKey(ctx context.Context, cfg config.Config, awsCfg aws.Config) (CookieKeys, error) {
 	switch {
 	case cfg.CookieKey != "":
-		return []byte(cfg.CookieKey), nil
+		return CookieKeys{Current: []byte(cfg.CookieKey)}, nil
 	case cfg.CookieKeySecret == "":
-		return nil, nil
+		return CookieKeys{}, nil
 	}
 	out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(cfg.CookieKeySecret)})
 	if err != nil {
-		return nil, fmt.Errorf("read cookie key secret %q: %w", cfg.CookieKeySecret, err)
+		return CookieKeys{}, fmt.Errorf("read cookie key secret %q: %w", cfg.CookieKeySecret, err)
 	}
+	keys, err := ParseCookieKeySecret(aws.ToString(out.SecretString))
+	if err != nil {
+		return CookieKeys{}, fmt.Errorf("cookie key secret %q: %w", cfg.CookieKeySecret, err)
+	}
+	return keys, nil
+}
+
+// MinCookieKeyLength is the shortest key the cookie-key secret may hold.
+const MinCookieKeyLength = 32
+
+// ParseCookieKeySecret reads the cookie-key secret's JSON: {"key": "…"} and, during a
+// rotation (docs/operations.md), {"key": "…", "previous": "…"}, each at least
+// MinCookieKeyLength characters. Keys match exactly and a key given twice is an error:
+// the secret decides which key seals, so it must have one reading. Unknown keys are
+// refused too, so that a typo ("prevous") fails the init instead of ending sessions.
+func ParseCookieKeySecret(s string) (CookieKeys, error) {
 	var v struct {
-		Key string `json:"key"`
+		Key      string  `json:"key"`
+		Previous *string `json:"previous"`
 	}
-	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &v); err != nil || len(v.Key) < 32 {
-		return nil, fmt.Errorf("cookie key secret %q: want JSON {\"key\": \"<at least 32 characters>\"}", cfg.CookieKeySecret)
+	const want = `want JSON {"key": "<at least 32 characters>"} or {"key": "…", "previous": "…"}`
+	if err := jsonv2.Unmarshal([]byte(s), &v, jsonv2.RejectUnknownMembers(true)); err != nil || len(v.Key) < MinCookieKeyLength {
+		return CookieKeys{}, errors.New(want)
 	}
-	return []byte(v.Key), nil
+	keys := CookieKeys{Current: []byte(v.Key)}
+	if v.Previous != nil {
+		if len(*v.Previous) < MinCookieKeyLength {
+			return CookieKeys{}, errors.New(want + ` (previous too short)`)
+		}
+		keys.Previous = []byte(*v.Previous)
+	}
+	return keys, nil
 }

@@ -13,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +47,9 @@ type Options struct {
 	GitLab fakegitlab.Options
 	// AdminWrites is the per-org admin write limit; zero: the product's default.
 	AdminWrites service.WriteLimit
+	// GitLabProbes is the per-org limit of calls to GitLab from admin actions; zero: the
+	// product's default.
+	GitLabProbes service.WriteLimit
 	// Org is the org created at start; "" means "acme".
 	Org string
 }
@@ -62,6 +66,9 @@ type Env struct {
 	Moto       *mototest.Server // nil on the memory store
 	Table      string
 	Prefix     string // secret name prefix
+
+	deps    app.Deps                     // what App was built over (RotateCookieKey)
+	handler atomic.Pointer[http.Handler] // what the server serves; swapped by RotateCookieKey
 }
 
 // Start runs the application until t ends.
@@ -114,7 +121,7 @@ func Start(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}
-	d.AdminWrites = opts.AdminWrites
+	d.AdminWrites, d.GitLabProbes = opts.AdminWrites, opts.GitLabProbes
 	if opts.WrapStore != nil {
 		d.Store = opts.WrapStore(d.Store)
 	}
@@ -125,17 +132,37 @@ func Start(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}
-	e.App = a
+	e.App, e.deps = a, d
 	if _, err := a.Services.Orgs.EnsureOrg(ctx, e.Org, e.Org); err != nil {
 		t.Fatalf("create org: %v", err)
 	}
 	if e.AdminToken, err = a.Services.Tokens.CreateAdminToken(ctx, e.Org, "apptest", ""); err != nil {
 		t.Fatalf("create admin token: %v", err)
 	}
-	srv.Config.Handler = a.Handler("")
+	h := a.Handler("")
+	e.handler.Store(&h)
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*e.handler.Load()).ServeHTTP(w, r)
+	})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return e
+}
+
+// RotateCookieKey rebuilds the application over the same stores with key as the cookie
+// key and the current one as the previous key, as a deployment does after `forgelinkctl
+// rotate-cookie-key`, and serves it from then on.
+func (e *Env) RotateCookieKey(t testing.TB, key string) {
+	t.Helper()
+	d := e.deps
+	d.PreviousCookieKey, d.CookieKey = d.CookieKey, []byte(key)
+	a, err := app.New(d)
+	if err != nil {
+		t.Fatalf("rotate cookie key: %v", err)
+	}
+	e.App, e.deps = a, d
+	h := a.Handler("")
+	e.handler.Store(&h)
 }
 
 // Client returns a browser-like client: a cookie jar, and redirects NOT followed, so that

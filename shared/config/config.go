@@ -23,6 +23,10 @@ type Config struct {
 	CookieKeySecret string
 	CookieKey       string
 	LogLevel        string // FORGELINK_LOG_LEVEL: debug, info (default), warn, error
+	// HSTSIncludeSubdomains (FORGELINK_HSTS_INCLUDE_SUBDOMAINS=true) adds includeSubDomains
+	// to Strict-Transport-Security. Off by default: it pins every subdomain of the API's
+	// host to https for a year, which only the owner of the whole domain can promise.
+	HSTSIncludeSubdomains bool
 }
 
 // Local-runner defaults from DESIGN.md.
@@ -46,6 +50,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		CookieKeySecret: getenv("FORGELINK_COOKIE_KEY_SECRET"),
 		CookieKey:       getenv("FORGELINK_COOKIE_KEY"),
 		LogLevel:        or(getenv("FORGELINK_LOG_LEVEL"), "info"),
+	}
+	switch v := getenv("FORGELINK_HSTS_INCLUDE_SUBDOMAINS"); v {
+	case "", "false":
+	case "true":
+		c.HSTSIncludeSubdomains = true
+	default:
+		return c, fmt.Errorf("FORGELINK_HSTS_INCLUDE_SUBDOMAINS=%q: want true or false", v)
 	}
 	return c, c.validate()
 }

@@ -116,12 +116,14 @@ func statusError(base string, a apiAnswer, call apiCall) error {
 			base, call.what, call.scope, call.scope)
 	case a.status == http.StatusUnauthorized, a.status == http.StatusForbidden && call.forbiddenRejects:
 		return forgelink.Wrap(forgelink.EUPSTREAM, kindError(ErrTokenRejected, cause),
-			"GitLab at %s did not accept the sign-in token (HTTP %d); please sign in again.", base, a.status)
+			"GitLab at %s did not accept the sign-in token; please sign in again.", base)
 	case a.status >= 500:
 		return forgelink.Wrap(forgelink.EUPSTREAM, kindError(ErrUnexpectedAnswer, cause),
-			"GitLab at %s answered with a server error (HTTP %d) when asked to %s; try again later.", base, a.status, call.what)
+			"GitLab at %s answered with a server error when asked to %s; try again later.", base, call.what)
 	default:
+		// The status stays in the cause (the log): pages name no HTTP statuses of a server
+		// an admin chose, so sign-in cannot be used to probe it either.
 		return forgelink.Wrap(forgelink.EUPSTREAM, kindError(ErrUnexpectedAnswer, cause),
-			"GitLab at %s answered HTTP %d when asked to %s.", base, a.status, call.what)
+			"GitLab at %s answered unexpectedly when asked to %s.", base, call.what)
 	}
 }

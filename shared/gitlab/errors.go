@@ -94,8 +94,10 @@ func retrieveFailure(base string, re *oauth2.RetrieveError, cause error) error {
 		return forgelink.Wrap(forgelink.EUPSTREAM, kindError(ErrUnexpectedAnswer, cause),
 			"GitLab at %s refused the request (%s).", base, oauthCode(re.ErrorCode))
 	case re.Response != nil && re.Response.StatusCode >= 500:
+		// No status in the message: which 5xx a server answers is scan detail (a proxy, a
+		// load balancer, an application), and says nothing an admin can act on.
 		return forgelink.Wrap(forgelink.EUPSTREAM, kindError(ErrUnexpectedAnswer, cause),
-			"GitLab at %s answered with a server error (HTTP %d); try again later.", base, re.Response.StatusCode)
+			"GitLab at %s answered with a server error; try again later.", base)
 	default:
 		return forgelink.Wrap(forgelink.EUPSTREAM, kindError(ErrNotGitLab, cause), "%s does not look like a GitLab server.", base)
 	}

@@ -228,7 +228,7 @@ func TestExchange(t *testing.T) {
 		{"echo-type", goodCode, secret, forgelink.EUPSTREAM, "token type"},
 		{"echo-error", goodCode, secret, forgelink.EUPSTREAM, "refused the request"},
 		{"huge-token", goodCode, secret, forgelink.EUPSTREAM, "not a usable token"},
-		{"500", goodCode, secret, forgelink.EUPSTREAM, "server error (HTTP 500)"},
+		{"500", goodCode, secret, forgelink.EUPSTREAM, "server error; try again"},
 		{"html", goodCode, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
 		{"404", goodCode, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
 		{"malformed", goodCode, secret, forgelink.EUPSTREAM, "does not look like a GitLab server"},
@@ -282,7 +282,7 @@ func TestUser(t *testing.T) {
 		{"user-malformed", accessToken, "not a GitLab user"},
 		{"user-no-id", accessToken, "not a GitLab user"},
 		{"user-html", accessToken, "not a GitLab user"},
-		{"user-500", accessToken, "HTTP 500"},
+		{"user-500", accessToken, "server error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode+"/"+tt.token, func(t *testing.T) {

@@ -31,9 +31,20 @@ const resolveTimeout = 2 * time.Second
 // private network, …) but never which address a name resolved to: the settings form must
 // not become a way to read internal DNS.
 func (p Policy) ValidateGitLabURL(ctx context.Context, raw string) (string, error) {
+	return p.ValidateGitLabURLWith(ctx, raw, nil)
+}
+
+// ValidateGitLabURLWith is ValidateGitLabURL that calls beforeLookup, when not nil, right
+// before it resolves a host name: a look-up reaches the DNS of whatever name an admin
+// typed, so the service counts it against the org's probe limit. IP literals and
+// allow-listed hosts are never looked up. An error from beforeLookup is returned as is.
+func (p Policy) ValidateGitLabURLWith(ctx context.Context, raw string, beforeLookup func() error) (string, error) {
 	u, g, msg := parseGitLabURL(raw)
 	if msg == "" {
-		msg = p.checkDestination(ctx, g)
+		var err error
+		if msg, err = p.checkDestination(ctx, g, beforeLookup); err != nil {
+			return "", err
+		}
 	}
 	if msg == "" {
 		g.path, msg = cleanPath(u)
@@ -176,26 +187,35 @@ func canonicalHost(host string, bracketed bool) (netip.Addr, string, string) {
 
 // checkDestination applies the dial-time rules early: allow-listed host:port pairs pass;
 // anything else must be https, not localhost, and (as a literal or through every address
-// its name resolves to) not in a refused range.
-func (p Policy) checkDestination(ctx context.Context, g gitlabURL) string {
+// its name resolves to) not in a refused range. It returns the field message, or the
+// error of beforeLookup.
+func (p Policy) checkDestination(ctx context.Context, g gitlabURL, beforeLookup func() error) (string, error) {
 	if p.hostAllowed(net.JoinHostPort(g.host, g.port)) {
-		return ""
+		return "", nil
 	}
 	switch {
 	case g.scheme != "https":
-		return "must use https"
+		return "must use https", nil
 	case g.host == "localhost" || strings.HasSuffix(g.host, ".localhost") || g.host == "localhost.localdomain":
-		return "must not point at this machine (localhost)"
+		return "must not point at this machine (localhost)", nil
 	case g.addr.IsValid():
 		if err := p.CheckAddr(g.addr); err != nil {
-			return "points at an address that is not allowed" + refusalReason(err)
+			// The admin typed this address, so naming its kind tells nothing new.
+			return "points at an address that is not allowed" + refusalReason(err), nil
 		}
 	default:
+		if beforeLookup != nil {
+			if err := beforeLookup(); err != nil {
+				return "", err
+			}
+		}
 		if err := p.checkResolved(ctx, g.host); err != nil {
-			return "resolves to an address that is not allowed" + refusalReason(err)
+			// No kind (loopback, private network, …) for a name: it would tell what the
+			// name resolves to inside the network, which the admin may not know.
+			return "resolves to an address that is not allowed", nil
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // refusalReason is " (loopback)" and the like: the kind of range, never the address.

@@ -2,6 +2,7 @@ package netguard
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -116,11 +117,11 @@ func TestValidateGitLabURL(t *testing.T) {
 		{"link-local v6", "https://[fe80::1]", "", "link-local"},
 
 		// Names resolving only to refused addresses.
-		{"evil name", "https://evil.test", "", "loopback"},
-		{"metadata name", "https://meta.test", "", "metadata"},
-		{"v6 only name", "https://v6only.test", "", "loopback"},
-		{"mapped name", "https://mapped.test", "", "loopback"},
-		{"private name", "https://intranet.test", "", "private"},
+		{"evil name", "https://evil.test", "", "resolves to an address that is not allowed"},
+		{"metadata name", "https://meta.test", "", "resolves to an address that is not allowed"},
+		{"v6 only name", "https://v6only.test", "", "resolves to an address that is not allowed"},
+		{"mapped name", "https://mapped.test", "", "resolves to an address that is not allowed"},
+		{"private name", "https://intranet.test", "", "resolves to an address that is not allowed"},
 	}
 	p := testPolicy()
 	for _, tt := range tests {
@@ -170,6 +171,10 @@ func TestValidateGitLabURLDoesNotEchoAddresses(t *testing.T) {
 		}
 		if strings.Contains(msg, tt.hidden) || strings.Contains(forgelink.ErrorMessage(err), tt.hidden) {
 			t.Errorf("%s: message %q echoes the address %s", tt.in, msg, tt.hidden)
+		}
+		// A name's message names no kind of range either: that would say what it resolves to.
+		if strings.HasPrefix(msg, "resolves") && strings.Contains(msg, "(") {
+			t.Errorf("%s: message %q tells the kind of address the name resolves to", tt.in, msg)
 		}
 	}
 }
@@ -239,6 +244,33 @@ func BenchmarkValidateGitLabURL(b *testing.B) {
 	for b.Loop() {
 		if _, err := p.ValidateGitLabURL(ctx, "https://93.184.215.14:8443/gitlab/"); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestValidateGitLabURLGatesLookups: the gate runs before every DNS look-up and only
+// then; its refusal stops the look-up and comes back as is.
+func TestValidateGitLabURLGatesLookups(t *testing.T) {
+	p := testPolicy()
+	refused := errors.New("probe limit")
+	for _, tt := range []struct {
+		in     string
+		called bool
+	}{
+		{"https://gitlab.example.com", true},
+		{"https://intranet.test", true},
+		{"https://8.8.8.8", false},
+		{"https://127.0.0.1", false},
+		{"http://gitlab.example.com", false},
+		{"https://localhost", false},
+	} {
+		called := false
+		_, err := p.ValidateGitLabURLWith(context.Background(), tt.in, func() error { called = true; return refused })
+		if called != tt.called {
+			t.Errorf("%s: gate called %t, want %t", tt.in, called, tt.called)
+		}
+		if tt.called && err != refused {
+			t.Errorf("%s: err = %v, want the gate's", tt.in, err)
 		}
 	}
 }

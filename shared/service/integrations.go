@@ -38,12 +38,14 @@ type IntegrationInput struct {
 type Integrations struct {
 	*base
 	writes *writeLimiter
+	probes *writeLimiter // calls out to GitLab: credential checks, DNS look-ups
 }
 
 // NewIntegrations returns the Integrations noun over d (it needs Store, Secrets, GitLab,
 // URLs and SecretPrefix).
 func NewIntegrations(d Deps) *Integrations {
-	return &Integrations{base: newBase(d), writes: newWriteLimiter(d.AdminWrites, d.Now)}
+	return &Integrations{base: newBase(d), writes: newWriteLimiter(d.AdminWrites, d.Now),
+		probes: newProbeLimiter(d.GitLabProbes, d.Now)}
 }
 
 // Field limits.
@@ -161,7 +163,7 @@ func (s *Integrations) CreateIntegration(ctx context.Context, actor Actor, org s
 		fields["url"] = "is required"
 	} else {
 		var err error
-		if normURL, err = s.urls.ValidateGitLabURL(ctx, *in.URL); err != nil {
+		if normURL, err = s.urls.ValidateGitLabURLWith(ctx, *in.URL, s.probe(org)); err != nil {
 			if !mergeInvalid(fields, err) {
 				return forgelink.Integration{}, err
 			}
@@ -215,6 +217,12 @@ func (s *Integrations) CreateIntegration(ctx context.Context, actor Actor, org s
 	return active, nil
 }
 
+// probe is the gate of org's DNS look-ups: each one takes a token of the org's probe
+// bucket (IP literals and allow-listed hosts need none, so they cost nothing).
+func (s *Integrations) probe(org string) func() error {
+	return func() error { return s.probes.allow(org) }
+}
+
 // undoCreate removes a one-shot create's pending item and secret after a failure.
 func (s *Integrations) undoCreate(ctx context.Context, item forgelink.Integration) {
 	ctx = context.WithoutCancel(ctx)
@@ -245,7 +253,11 @@ func (s *Integrations) UpdateIntegration(ctx context.Context, actor Actor, org, 
 		fields["platform"] = "cannot be changed"
 	}
 	if in.URL != nil {
-		if norm, err := s.urls.ValidateGitLabURL(ctx, *in.URL); err != nil || norm != cur.URL {
+		norm, err := s.urls.ValidateGitLabURLWith(ctx, *in.URL, s.probe(org))
+		if forgelink.ErrorCode(err) == forgelink.ERATELIMITED {
+			return forgelink.Integration{}, err
+		}
+		if err != nil || norm != cur.URL {
 			fields["url"] = "cannot be changed; delete the integration and add it again"
 		}
 	}
@@ -328,6 +340,9 @@ func (s *Integrations) UpdateIntegration(ctx context.Context, actor Actor, org, 
 // A secret created here (first save) is deleted again when the item write fails.
 // The version only moves when the save succeeds, so retrying after a failure works.
 func (s *Integrations) saveCredentials(ctx context.Context, next forgelink.Integration, clientID, secret, base string) (forgelink.Integration, error) {
+	if err := s.probes.allow(next.Org); err != nil {
+		return forgelink.Integration{}, err
+	}
 	if err := s.gitlab.CheckCredentials(ctx, next, clientID, secret, CallbackURL(base, next.Org, next.ID)); err != nil {
 		return forgelink.Integration{}, err
 	}

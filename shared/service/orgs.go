@@ -46,11 +46,16 @@ func (s *Orgs) EnsureOrg(ctx context.Context, slug, name string) (forgelink.Org,
 	return s.store.GetOrg(ctx, slug)
 }
 
+// orgNotFound is the one text of an unknown org. It never repeats the slug: the path is
+// the visitor's input (a reflected-text vector in pages and JSON), and echoing it back
+// only confirms what was probed.
+const orgNotFound = "There is no such organization."
+
 // getOrg returns the org or a user-facing ENOTFOUND.
 func (s *base) getOrg(ctx context.Context, slug string) (forgelink.Org, error) {
 	org, err := s.store.GetOrg(ctx, slug)
 	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
-		return forgelink.Org{}, forgelink.Wrap(forgelink.ENOTFOUND, err, "Org %q does not exist.", slug)
+		return forgelink.Org{}, forgelink.Wrap(forgelink.ENOTFOUND, err, orgNotFound)
 	}
 	return org, err
 }

@@ -24,26 +24,47 @@ type WriteLimit struct {
 // DefaultAdminWrites is the limit when Deps.AdminWrites is zero.
 var DefaultAdminWrites = WriteLimit{Burst: 30, PerMinute: 30}
 
+// DefaultGitLabProbes is the limit when Deps.GitLabProbes is zero: 20 calls out to GitLab
+// servers per org at once, then 10 a minute. A credential check or a new URL's DNS look-up
+// reaches any host the guard allows, so without its own bucket an admin (or a leaked
+// token) could sweep a network at the admin write rate; real setups need a handful.
+var DefaultGitLabProbes = WriteLimit{Burst: 20, PerMinute: 10}
+
 // maxLimiters bounds the limiter's memory; full buckets carry no information and go first.
 const maxLimiters = 10000
 
 // writeLimiter holds one token bucket (golang.org/x/time/rate) per org.
 type writeLimiter struct {
-	limit WriteLimit
-	now   func() time.Time
+	limit   WriteLimit
+	now     func() time.Time
+	message string // the 429's text
 
 	mu   sync.Mutex
 	orgs map[string]*rate.Limiter
 }
 
 func newWriteLimiter(l WriteLimit, now func() time.Time) *writeLimiter {
+	return newLimiter(l, DefaultAdminWrites, adminWritesMessage, now)
+}
+
+// newProbeLimiter is the per-org bucket of calls out to GitLab from admin actions.
+func newProbeLimiter(l WriteLimit, now func() time.Time) *writeLimiter {
+	return newLimiter(l, DefaultGitLabProbes, probesMessage, now)
+}
+
+const (
+	adminWritesMessage = "Too many changes to this org's integrations in a short time. Please wait a moment and try again."
+	probesMessage      = "Too many checks against GitLab servers for this org in a short time. Please wait a minute and try again."
+)
+
+func newLimiter(l, def WriteLimit, message string, now func() time.Time) *writeLimiter {
 	if l == (WriteLimit{}) {
-		l = DefaultAdminWrites
+		l = def
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &writeLimiter{limit: l, now: now, orgs: map[string]*rate.Limiter{}}
+	return &writeLimiter{limit: l, now: now, message: message, orgs: map[string]*rate.Limiter{}}
 }
 
 // allow takes one token from org's bucket, or returns ERATELIMITED with RetryAfter.
@@ -70,7 +91,7 @@ func (l *writeLimiter) allow(org string) error {
 	r.CancelAt(now) // a refused write costs nothing
 	return &forgelink.Error{
 		Code:       forgelink.ERATELIMITED,
-		Message:    "Too many changes to this org's integrations in a short time. Please wait a moment and try again.",
+		Message:    l.message,
 		RetryAfter: max(int(math.Ceil(delay.Seconds())), 1),
 	}
 }

@@ -28,7 +28,9 @@ type GitLab interface {
 // URLPolicy validates what admins say about GitLab servers (implemented by
 // shared/netguard.Policy).
 type URLPolicy interface {
-	ValidateGitLabURL(ctx context.Context, raw string) (normalized string, err error)
+	// ValidateGitLabURLWith calls beforeLookup (when not nil) before it resolves a host
+	// name; an error from it is returned as is and nothing is looked up.
+	ValidateGitLabURLWith(ctx context.Context, raw string, beforeLookup func() error) (normalized string, err error)
 	// ValidateCABundle checks an optional PEM bundle: EINVALID with fields["ca_bundle"].
 	ValidateCABundle(pem string) error
 }
@@ -51,6 +53,9 @@ type Deps struct {
 	GitLabBudget time.Duration
 	// AdminWrites limits admin writes per org; the zero value is DefaultAdminWrites.
 	AdminWrites WriteLimit
+	// GitLabProbes limits, per org, what admin actions make forgelink call out to a
+	// GitLab (credential checks, DNS look-ups of new URLs); zero: DefaultGitLabProbes.
+	GitLabProbes WriteLimit
 }
 
 // base is what every noun shares: its dependencies and the helpers they all use.

@@ -102,7 +102,7 @@ type OrgHome struct {
 func (s *Sessions) Home(ctx context.Context, base, org, sessionID string) (OrgHome, error) {
 	o, err := s.store.GetOrg(ctx, org)
 	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
-		return OrgHome{}, forgelink.Wrap(forgelink.ENOTFOUND, err, "There is no organization %q.", org)
+		return OrgHome{}, forgelink.Wrap(forgelink.ENOTFOUND, err, orgNotFound)
 	} else if err != nil {
 		return OrgHome{}, err
 	}

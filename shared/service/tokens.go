@@ -30,8 +30,8 @@ func (s *Tokens) CreateAdminToken(ctx context.Context, org, name, token string) 
 	if token == "" {
 		token, hash = newToken()
 	} else {
-		if len(token) < MinAdminTokenLength || strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			return "", forgelink.Invalid(map[string]string{"token": "must be at least 24 characters without spaces or control characters"})
+		if msg := checkChosenToken(token); msg != "" {
+			return "", forgelink.Invalid(map[string]string{"token": msg})
 		}
 		hash = hashToken(token)
 	}
@@ -55,6 +55,34 @@ func (s *Tokens) CreateAdminToken(ctx context.Context, org, name, token string) 
 	}
 	s.log.InfoContext(ctx, "admin token created", "org", org, "token", "token:"+hash[:8])
 	return token, nil
+}
+
+// MinAdminTokenDistinct is how many different characters an operator-chosen token needs.
+const MinAdminTokenDistinct = 8
+
+// checkChosenToken returns why an operator-chosen admin token is refused, or "". Length
+// alone let "aaaaaaaaaaaaaaaaaaaaaaaa" through: a token anyone guesses first. At least
+// MinAdminTokenDistinct different characters, and not one short piece repeated
+// ("abcabcabc…"), is a cheap floor that every generated or pasted random token passes;
+// it is no entropy measurement, and random tokens (the default) need none.
+func checkChosenToken(token string) string {
+	const rule = "must be at least 24 characters without spaces or control characters, with at least 8 different characters and not one short piece repeated"
+	if len(token) < MinAdminTokenLength || strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return rule
+	}
+	distinct := map[rune]bool{}
+	for _, r := range token {
+		distinct[r] = true
+	}
+	if len(distinct) < MinAdminTokenDistinct {
+		return rule
+	}
+	for p := 1; p <= len(token)/2; p++ {
+		if len(token)%p == 0 && strings.Repeat(token[:p], len(token)/p) == token {
+			return rule
+		}
+	}
+	return ""
 }
 
 // TokenIDLength is the length of an admin token's id: the first hex characters of its
@@ -171,7 +199,7 @@ func (s *Tokens) AuthenticateToken(ctx context.Context, org, bearer string) (Act
 		return Actor{}, err
 	}
 	if t.Org != org {
-		return Actor{}, forgelink.Errorf(forgelink.EFORBIDDEN, "This token does not belong to org %q.", org)
+		return Actor{}, forgelink.Errorf(forgelink.EFORBIDDEN, "This token belongs to another organization.")
 	}
 	return TokenActor(org, t.Name), nil
 }

@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/forgelink/forgelink/shared/forgelink"
 )
 
@@ -45,14 +48,38 @@ func decodeJSON(r *http.Request, v any) error {
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return forgelink.Errorf(forgelink.EMALFORMED, "The request body must be a JSON object.")
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return forgelink.Wrap(forgelink.EMALFORMED, err, "Field %q has the wrong type.", typeErr.Field)
-		}
-		return forgelink.Wrap(forgelink.EMALFORMED, err, "The request body is not valid JSON.")
+	return unmarshalStrict(body, v)
+}
+
+// unmarshalStrict decodes one JSON object into v with github.com/go-json-experiment/json
+// (the future encoding/json/v2) at its defaults: object keys match struct tags exactly
+// (encoding/json folds case, so {"Name":…} set name) and a key given twice is an error
+// (encoding/json kept the last). Two parsers of one body — a proxy, a WAF, forgelink —
+// must never read two meanings from it. A library rather than a token pass of our own:
+// it checks nested objects too and is maintained with the standard library's v2.
+func unmarshalStrict(body []byte, v any) error {
+	err := jsonv2.Unmarshal(body, v)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var se *jsonv2.SemanticError
+	if errors.As(err, &se) && errors.Is(se.Err, jsontext.ErrDuplicateName) || errors.Is(err, jsontext.ErrDuplicateName) {
+		return forgelink.Wrap(forgelink.EMALFORMED, err, "The request body has a key twice.")
+	}
+	if errors.As(err, &se) && se.GoType != nil && len(se.JSONPointer) > 0 {
+		return forgelink.Wrap(forgelink.EMALFORMED, err, "Field %q has the wrong type.", fieldName(se.JSONPointer))
+	}
+	return forgelink.Wrap(forgelink.EMALFORMED, err, "The request body is not valid JSON.")
+}
+
+// fieldName is the top-level key of a JSON pointer ("/allowed_groups/0/path" →
+// "allowed_groups"): a name of forgelink's own request types, never arbitrary input,
+// since only known fields are decoded into typed values.
+func fieldName(p jsontext.Pointer) string {
+	for tok := range p.Tokens() {
+		return tok
+	}
+	return ""
 }
 
 // readBody reads the whole body within maxBody.

@@ -25,6 +25,11 @@ func (s *site) middleware(mux *http.ServeMux) http.Handler {
 		r = r.WithContext(context.WithValue(logging.WithRequestID(r.Context(), id), ctxPageMeta{}, &pageMeta{}))
 		rec := &statusRecorder{ResponseWriter: w}
 		setSecurityHeaders(rec, r, id)
+		if s.secure(r) {
+			// Every response, errors included: a browser that once reached forgelink over
+			// https never again sends a session cookie or a CSRF token over plain http.
+			rec.Header().Set("Strict-Transport-Security", s.hsts)
+		}
 
 		defer func() {
 			if p := recover(); p != nil {

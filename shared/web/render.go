@@ -97,6 +97,10 @@ func metaOf(r *http.Request) *pageMeta {
 // policy must name the server's origin.
 type formsToGitLab interface{ gitLabOrigin() string }
 
+// showsImages is a page with an image from another origin (the org home's avatar, from
+// the integration's own GitLab): img-src names that origin, and no other.
+type showsImages interface{ imageOrigin() string }
+
 // render writes page name with status. It sets a nonce-based Content-Security-Policy so
 // that only forgelink's own inline script runs, whatever a stored name contains.
 func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
@@ -119,9 +123,13 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name s
 	if g, ok := data.(formsToGitLab); ok && g.gitLabOrigin() != "" {
 		formAction += " " + g.gitLabOrigin()
 	}
+	imgSrc := "'self' data:" // data: is the layout's empty favicon
+	if p, ok := data.(showsImages); ok && p.imageOrigin() != "" {
+		imgSrc += " " + p.imageOrigin()
+	}
 	h.Set("Content-Security-Policy", fmt.Sprintf(
-		"default-src 'none'; script-src 'nonce-%s'; style-src 'nonce-%s'; img-src * data:; form-action %s; frame-ancestors 'none'; base-uri 'none'",
-		nonce, nonce, formAction))
+		"default-src 'none'; script-src 'nonce-%s'; style-src 'nonce-%s'; img-src %s; form-action %s; frame-ancestors 'none'; base-uri 'none'",
+		nonce, nonce, imgSrc, formAction))
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

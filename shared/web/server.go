@@ -23,6 +23,8 @@ type Options struct {
 	Sealer *statecookie.Sealer
 	Log    *slog.Logger
 	Now    func() time.Time
+	// HSTSIncludeSubdomains adds includeSubDomains to Strict-Transport-Security.
+	HSTSIncludeSubdomains bool
 }
 
 // site holds what the handlers of every function share. It has no globals and reads no
@@ -32,6 +34,7 @@ type site struct {
 	log     *slog.Logger
 	baseURL string
 	now     func() time.Time
+	hsts    string // Strict-Transport-Security value sent on https
 }
 
 func newSite(o Options) *site {
@@ -41,7 +44,11 @@ func newSite(o Options) *site {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &site{sealer: o.Sealer, log: o.Log, baseURL: o.BaseURL, now: o.Now}
+	hsts := "max-age=31536000" // one year
+	if o.HSTSIncludeSubdomains {
+		hsts += "; includeSubDomains"
+	}
+	return &site{sealer: o.Sealer, log: o.Log, baseURL: o.BaseURL, now: o.Now, hsts: hsts}
 }
 
 // RequestInfo is what the host of a handler knows about a request beyond HTTP: under

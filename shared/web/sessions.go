@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/forgelink/forgelink/shared/forgelink"
@@ -14,6 +16,26 @@ type homePage struct {
 	Session *forgelink.Session
 	CSRF    string
 	Links   []service.SignInLink
+	// Avatar is the signed-in person's avatar when their GitLab serves it (ownAvatar).
+	Avatar string
+}
+
+func (p homePage) imageOrigin() string { return originOf(p.Avatar) }
+
+// ownAvatar returns the session's avatar URL when the integration's own GitLab serves it
+// (same host and port), else "". GitLab hands out avatars of other hosts too (Gravatar,
+// or anything a hostile server puts there); showing them would tell a third party who
+// opened forgelink, and when. The CSP's img-src names that one origin only.
+func ownAvatar(sess *forgelink.Session) string {
+	if sess == nil || sess.User.AvatarURL == "" || sess.GitLabHost == "" {
+		return ""
+	}
+	u, err := url.Parse(sess.User.AvatarURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil ||
+		!strings.EqualFold(u.Host, sess.GitLabHost) || strings.ContainsAny(u.Host, " ;,'\"") {
+		return ""
+	}
+	return u.String()
 }
 
 // handleOrgHome is GET /orgs/{org}: who is signed in, or the org's sign-in links.
@@ -26,7 +48,7 @@ func (s *sessionServer) handleOrgHome() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		page := homePage{Org: home.Org, Session: home.Session, Links: home.Links}
+		page := homePage{Org: home.Org, Session: home.Session, Links: home.Links, Avatar: ownAvatar(home.Session)}
 		if home.Session != nil {
 			page.CSRF = s.csrfToken(sid)
 		}

@@ -106,7 +106,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), stdout, stderr
 	st.AdminToken, st.SignInLink = st.Orgs[0].AdminToken, st.Orgs[0].SignInLink
 
 	st.BaseURL = cfg.BaseURL
-	srv := &http.Server{Handler: a.Handler(""), ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(a.Handler(""))
 
 	printBanner(stdout, cfg, st)
 	errc := make(chan error, 1)
@@ -191,4 +191,18 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// newHTTPServer serves h with every timeout set: a client that trickles its headers or
+// body, or never reads the answer, must not hold a connection for ever. Requests take at
+// most the GitLab budget (10 s) plus the stores, so a minute to write is plenty; bodies
+// are at most 64 KiB.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
 }

@@ -137,3 +137,12 @@ func expect(t *testing.T, url, token string, status int, body string) {
 		t.Errorf("GET %s: %d %q; want %d containing %q", url, resp.StatusCode, b, status, body)
 	}
 }
+
+// TestServerTimeouts: the local runner's server bounds every phase of a connection, so a
+// slow or silent client cannot hold it open (slowloris).
+func TestServerTimeouts(t *testing.T) {
+	s := newHTTPServer(http.NotFoundHandler())
+	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.WriteTimeout <= 0 || s.IdleTimeout <= 0 {
+		t.Errorf("timeouts: header %v, read %v, write %v, idle %v", s.ReadHeaderTimeout, s.ReadTimeout, s.WriteTimeout, s.IdleTimeout)
+	}
+}

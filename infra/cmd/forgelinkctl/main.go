@@ -11,6 +11,7 @@
 //	forgelinkctl revoke-token ORG ID-OR-TOKEN
 //	forgelinkctl sign-in-link ORG [--for LABEL] [--base-url URL]
 //	forgelinkctl sweep-secrets [--dry-run]
+//	forgelinkctl rotate-cookie-key [--drop-previous] [--force]
 //
 // Each command has its own flags; `forgelinkctl COMMAND -h` lists them.
 package main
@@ -27,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/app/local"
@@ -57,6 +60,8 @@ type command struct {
 	name, args, summary string
 	nargs               int
 	setup               func(fs *flag.FlagSet) action
+	// secretsOnly commands work on the cookie-key secret alone: no table, any store.
+	secretsOnly bool
 }
 
 // action runs a command once its flags are parsed, with its positional arguments.
@@ -67,6 +72,7 @@ type action func(ctx context.Context, e *ctl, pos []string) error
 type ctl struct {
 	cfg            config.Config
 	svc            service.All
+	aws            aws.Config // secretsOnly commands
 	stdout, stderr io.Writer
 }
 
@@ -77,10 +83,13 @@ var commands = []command{
 	{name: "revoke-token", args: "ORG ID-OR-TOKEN", nargs: 2, summary: "revoke an admin API token at once, by its id (8 or more of its\nhex characters) or by the token itself", setup: revokeToken},
 	{name: "sign-in-link", args: "ORG", nargs: 1, summary: "print a one-time setup link that signs its holder in as admin (valid 10 minutes)", setup: signInLink},
 	{name: "sweep-secrets", nargs: 0, summary: "delete client secrets whose integration no longer exists", setup: sweepSecrets},
+	{name: "rotate-cookie-key", nargs: 0, secretsOnly: true, setup: rotateCookieKey,
+		summary: "put a new random cookie key into FORGELINK_COOKIE_KEY_SECRET, the old one as previous;\n12 h later, --drop-previous ends the rotation (docs/operations.md)"},
 }
 
 const environment = `Environment: FORGELINK_STORE=aws (required), FORGELINK_TABLE, FORGELINK_SECRET_PREFIX,
-FORGELINK_BASE_URL, and the AWS SDK's standard variables (AWS_REGION, AWS_ENDPOINT_URL, ...).
+FORGELINK_BASE_URL, FORGELINK_COOKIE_KEY_SECRET (rotate-cookie-key), and the AWS SDK's
+standard variables (AWS_REGION, AWS_ENDPOINT_URL, ...).
 `
 
 // usage is the overview: every command with its arguments and flags.
@@ -175,7 +184,11 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return fmt.Errorf("%w: %s takes %d argument(s), got %d", errUsage, c.name, c.nargs, len(pos))
 	}
-	e, err := open(ctx, getenv, stdout, stderr, opts)
+	opener := open
+	if c.secretsOnly {
+		opener = openSecrets
+	}
+	e, err := opener(ctx, getenv, stdout, stderr, opts)
 	if err != nil {
 		return err
 	}
@@ -206,6 +219,22 @@ func open(ctx context.Context, getenv func(string) string, stdout, stderr io.Wri
 		return nil, err
 	}
 	return &ctl{cfg: cfg, svc: a.Services, stdout: stdout, stderr: stderr}, nil
+}
+
+// openSecrets reads the configuration and the AWS configuration only: rotating the
+// cookie key needs neither the table nor FORGELINK_STORE.
+func openSecrets(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, opts local.Options) (*ctl, error) {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	e := &ctl{cfg: cfg, stdout: stdout, stderr: stderr}
+	if opts.AWS != nil {
+		e.aws = *opts.AWS
+	} else if e.aws, err = app.LoadAWS(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 func createOrg(fs *flag.FlagSet) action {

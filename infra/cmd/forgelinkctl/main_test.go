@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/config"
@@ -230,5 +233,58 @@ func TestAgainstMoto(t *testing.T) {
 	names, _ := a.Secrets.ListSecrets(ctx, "")
 	if len(names) != 1 || names[0] != "other/prefix/acme/orphan" {
 		t.Errorf("secrets after sweep: %v", names)
+	}
+}
+
+// TestRotateCookieKey: rotate-cookie-key writes a new key with the old one as previous,
+// refuses a second rotation before the first ends, and --drop-previous ends it; the
+// functions' reader (app.CookieKey) sees each step.
+func TestRotateCookieKey(t *testing.T) {
+	srv := mototest.Start(t)
+	awsCfg := srv.Config(t)
+	ctx := context.Background()
+	const name = "forgelink/ctltest/cookie-key"
+	original := strings.Repeat("0123456789abcdef", 4)
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"key":"` + original + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"FORGELINK_COOKIE_KEY_SECRET": name}
+	opts := local.Options{AWS: &awsCfg}
+	ctl := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := runWith(ctx, args, env(vars), &out, &errOut, opts)
+		return out.String() + errOut.String(), err
+	}
+	keys := func() app.CookieKeys {
+		k, err := app.CookieKey(ctx, config.Config{CookieKeySecret: name}, awsCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+
+	if out, err := ctl("rotate-cookie-key"); err != nil {
+		t.Fatalf("rotate: %v %s", err, out)
+	}
+	k := keys()
+	if string(k.Previous) != original || len(k.Current) != 64 || string(k.Current) == original {
+		t.Fatalf("after rotation: current %d chars, previous %q", len(k.Current), k.Previous)
+	}
+	if out, err := ctl("rotate-cookie-key"); err == nil || !strings.Contains(err.Error(), "--drop-previous") {
+		t.Errorf("second rotation during the first: %v %s", err, out)
+	}
+	if out, err := ctl("rotate-cookie-key", "--drop-previous"); err != nil {
+		t.Fatalf("drop previous: %v %s", err, out)
+	}
+	if k2 := keys(); string(k2.Current) != string(k.Current) || k2.Previous != nil {
+		t.Errorf("after --drop-previous: previous %q, current kept %t", k2.Previous, string(k2.Current) == string(k.Current))
+	}
+	if _, err := ctl("rotate-cookie-key", "--drop-previous"); err == nil {
+		t.Error("--drop-previous without a rotation succeeded")
+	}
+	vars["FORGELINK_COOKIE_KEY_SECRET"] = ""
+	if _, err := ctl("rotate-cookie-key"); err == nil || !strings.Contains(err.Error(), "FORGELINK_COOKIE_KEY_SECRET") {
+		t.Errorf("without a secret name: %v", err)
 	}
 }

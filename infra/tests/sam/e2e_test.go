@@ -96,6 +96,7 @@ func TestE2E(t *testing.T) {
 	refs["CookieKeySecret"] = aws.ToString(created.ARN) // !Ref of a secret is its ARN
 	refs["AllowHosts"] = gitlabHost
 	refs["AllowNetworks"] = ""
+	refs["HSTSIncludeSubdomains"] = "false" // the parameter's default
 	// The template only accepts an https BaseURL (a custom domain); this gateway is plain
 	// http on loopback, where the base URL cannot be derived from the request, so it is given.
 	refs["BaseURL"] = gw.URL

@@ -47,10 +47,11 @@ func Deps(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 		}
 		d.Store, d.Secrets = table, sm
 	}
-	var err error
-	if d.CookieKey, err = app.CookieKey(ctx, cfg, derefAWS(awsCfg)); err != nil {
+	keys, err := app.CookieKey(ctx, cfg, derefAWS(awsCfg))
+	if err != nil {
 		return app.Deps{}, err
 	}
+	d.CookieKey, d.PreviousCookieKey = keys.Current, keys.Previous
 	if d.CookieKey == nil {
 		d.CookieKey = []byte(rand.Text() + rand.Text())
 	}
