@@ -27,6 +27,10 @@ type IntegrationInput struct {
 	// AllowedGroups, when given, replaces who may sign in (empty: everyone); at most
 	// MaxAllowedGroups, each a valid group path and level, no path twice.
 	AllowedGroups *[]forgelink.GroupRule
+	// CheckServer, on create, makes forgelink reach the server before it creates the
+	// integration (the HTML form sets it): an unreachable server is a field error, one
+	// whose OpenID issuer is not the URL a warning (CreateIntegrationNotes).
+	CheckServer bool
 	// Version, when non-zero, is the version the admin's change is based on (optimistic
 	// concurrency): a different stored version is ECONFLICT. Update only.
 	Version int64
@@ -106,6 +110,26 @@ func (s *Integrations) ListIntegrations(ctx context.Context, org string) ([]forg
 // carries credentials (then they are checked against GitLab first, and a failure leaves
 // nothing behind). base is the public base URL that callback URLs start with.
 func (s *Integrations) CreateIntegration(ctx context.Context, actor Actor, org string, in IntegrationInput, base string) (forgelink.Integration, error) {
+	out, _, err := s.CreateIntegrationNotes(ctx, actor, org, in, base)
+	return out, err
+}
+
+// CreateIntegrationNotes is CreateIntegration that also returns notes for the admin, in
+// words: a pasted GitLab page address cut back to the server URL, and (with CheckServer)
+// a server whose OpenID issuer is not the URL.
+func (s *Integrations) CreateIntegrationNotes(ctx context.Context, actor Actor, org string, in IntegrationInput, base string) (forgelink.Integration, []string, error) {
+	var notes []string
+	if in.URL != nil {
+		if server, cut := ServerURLOfPage(*in.URL); cut {
+			notes = append(notes, fmt.Sprintf("You entered the address of a GitLab page (%s); forgelink uses the server's URL, %s.", strings.TrimSpace(*in.URL), server))
+			in.URL = &server
+		}
+	}
+	item, err := s.createIntegration(ctx, actor, org, in, base, &notes)
+	return item, notes, err
+}
+
+func (s *Integrations) createIntegration(ctx context.Context, actor Actor, org string, in IntegrationInput, base string, notes *[]string) (forgelink.Integration, error) {
 	if err := s.authorize(actor, org); err != nil {
 		return forgelink.Integration{}, err
 	}
@@ -146,6 +170,15 @@ func (s *Integrations) CreateIntegration(ctx context.Context, actor Actor, org s
 	}
 	if name == "" {
 		name = forgelink.Integration{URL: normURL}.Host()
+	}
+	if in.CheckServer {
+		warning, err := s.checkServer(ctx, forgelink.Integration{URL: normURL, CABundle: caBundle})
+		if err != nil {
+			return forgelink.Integration{}, err
+		}
+		if warning != "" {
+			*notes = append(*notes, warning)
+		}
 	}
 	now := s.now().UTC()
 	item, err := s.store.CreateIntegration(ctx, forgelink.Integration{
@@ -516,6 +549,24 @@ func mergeInvalid(fields map[string]string, err error) bool {
 }
 
 // describe is an audit detail of an integration: never secrets.
+// checkServer reaches the server at in.URL: an error when nothing answers, a warning when
+// it answers but is not GitLab at that URL (its OpenID issuer differs, path included).
+func (s *Integrations) checkServer(ctx context.Context, in forgelink.Integration) (string, error) {
+	info, err := s.gitlab.Probe(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case info.Issuer == in.URL:
+		return "", nil
+	case info.Issuer != "":
+		return fmt.Sprintf("A server answered at %s, but it says it is GitLab at %s. If that is its address, delete this integration and add %s instead.", in.URL, info.Issuer, info.Issuer), nil
+	case info.Status == 200:
+		return fmt.Sprintf("A server answered at %s, but its OpenID configuration names no issuer. Check that this is your GitLab server's URL, path prefix included.", in.URL), nil
+	}
+	return fmt.Sprintf("A server answered at %s, but it has no GitLab OpenID configuration (HTTP %d at /.well-known/openid-configuration). Check that this is your GitLab server's URL, path prefix included.", in.URL, info.Status), nil
+}
+
 func describe(in forgelink.Integration) string {
 	return fmt.Sprintf("%s %q at %s (status %s)", in.Platform, in.Name, in.URL, in.Status)
 }
