@@ -134,23 +134,9 @@ func (s *Integrations) createIntegration(ctx context.Context, actor Actor, org s
 		return forgelink.Integration{}, err
 	}
 	fields := map[string]string{}
-	platform := deref(in.Platform)
-	switch {
-	case in.Platform == nil || strings.TrimSpace(platform) == "":
-		fields["platform"] = `is required: "gitlab" (GitLab Self-Managed)`
-	case strings.TrimSpace(platform) != forgelink.PlatformGitLab:
-		fields["platform"] = `must be "gitlab" (GitLab Self-Managed)`
-	}
-	normURL := ""
-	if in.URL == nil {
-		fields["url"] = "is required"
-	} else {
-		var err error
-		if normURL, err = s.urls.ValidateGitLabURL(ctx, *in.URL); err != nil {
-			if !mergeInvalid(fields, err) {
-				return forgelink.Integration{}, err
-			}
-		}
+	normURL, err := s.checkPlatformAndURL(ctx, fields, in)
+	if err != nil {
+		return forgelink.Integration{}, err
 	}
 	name := strings.TrimSpace(deref(in.Name))
 	if msg := checkName(name); msg != "" {
@@ -162,15 +148,6 @@ func (s *Integrations) createIntegration(ctx context.Context, actor Actor, org s
 	if len(fields) > 0 {
 		return forgelink.Integration{}, forgelink.Invalid(fields)
 	}
-	if _, err := s.getOrg(ctx, org); err != nil {
-		return forgelink.Integration{}, err
-	}
-	if err := s.writes.allow(org); err != nil {
-		return forgelink.Integration{}, err
-	}
-	if name == "" {
-		name = forgelink.Integration{URL: normURL}.Host()
-	}
 	if in.CheckServer {
 		warning, err := s.checkServer(ctx, forgelink.Integration{URL: normURL, CABundle: caBundle})
 		if err != nil {
@@ -179,6 +156,15 @@ func (s *Integrations) createIntegration(ctx context.Context, actor Actor, org s
 		if warning != "" {
 			*notes = append(*notes, warning)
 		}
+	}
+	if _, err := s.getOrg(ctx, org); err != nil {
+		return forgelink.Integration{}, err
+	}
+	if err := s.writes.allow(org); err != nil {
+		return forgelink.Integration{}, err
+	}
+	if name == "" {
+		name = forgelink.Integration{URL: normURL}.Host()
 	}
 	now := s.now().UTC()
 	item, err := s.store.CreateIntegration(ctx, forgelink.Integration{
@@ -207,6 +193,27 @@ func (s *Integrations) createIntegration(ctx context.Context, actor Actor, org s
 	s.audit(ctx, actor, forgelink.AuditIntegrationCreated, item.ID, describe(item))
 	s.audit(ctx, actor, forgelink.AuditIntegrationSaved, item.ID, "client_id "+clientID+"; credentials verified with GitLab; status active")
 	return active, nil
+}
+
+// checkPlatformAndURL puts create's platform and URL problems in fields and returns the
+// normalised URL; an error that is not a validation error is returned as is.
+func (s *Integrations) checkPlatformAndURL(ctx context.Context, fields map[string]string, in IntegrationInput) (string, error) {
+	platform := deref(in.Platform)
+	switch {
+	case in.Platform == nil || strings.TrimSpace(platform) == "":
+		fields["platform"] = `is required: "gitlab" (GitLab Self-Managed)`
+	case strings.TrimSpace(platform) != forgelink.PlatformGitLab:
+		fields["platform"] = `must be "gitlab" (GitLab Self-Managed)`
+	}
+	if in.URL == nil {
+		fields["url"] = "is required"
+		return "", nil
+	}
+	normURL, err := s.urls.ValidateGitLabURL(ctx, *in.URL)
+	if err != nil && !mergeInvalid(fields, err) {
+		return "", err
+	}
+	return normURL, nil
 }
 
 // undoCreate removes a one-shot create's pending item and secret after a failure.

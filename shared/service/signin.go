@@ -39,7 +39,7 @@ type LoginStart struct {
 // are the whole story for the user; the cause is logged by the service.
 var (
 	ErrLoginExpired = forgelink.Errorf(forgelink.EEXPIRED,
-		"Your sign-in attempt expired or was not started here. Sign-in links work for 10 minutes, in the browser that opened them. Please start again.")
+		"Your sign-in attempt expired or was not started here. A sign-in must be finished within 10 minutes in the same browser. Please start again.")
 	ErrLoginCancelled = forgelink.Errorf(forgelink.EDENIED,
 		"You cancelled the sign-in at GitLab, so you were not signed in.")
 	ErrAccountNotActive = forgelink.Errorf(forgelink.EDENIED,

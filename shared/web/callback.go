@@ -83,7 +83,8 @@ func (s *site) failSignIn(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		switch forgelink.ErrorCode(err) {
 		case forgelink.ENOTFOUND:
-			page = errorPage{Title: "This login link is not valid"}
+			// The org's home lists its working sign-in links (or answers 404 itself).
+			page = errorPage{Title: "This login link is not valid", ActionURL: home, ActionLabel: "Go to the organization's sign-in page"}
 		case forgelink.EPENDING:
 			page = errorPage{Title: "Sign-in is not available yet", ActionURL: home, ActionLabel: "Back to the organization"}
 		case forgelink.EEXPIRED, forgelink.EMALFORMED:

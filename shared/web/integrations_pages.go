@@ -2,8 +2,10 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/forgelink/forgelink/shared/forgelink"
 	"github.com/forgelink/forgelink/shared/gitlab"
@@ -342,6 +344,11 @@ func (s *integrationsServer) handleSaveIntegrationForm() http.Handler {
 		if sent {
 			input.AllowedGroups = &groups
 		}
+		if version != 0 && version != cur.Version && s.alreadySaved(cur, clientID, secret, name, ca, groups, sent) {
+			// The same form sent twice (a double click, a reload): the first one saved it.
+			http.Redirect(w, r, integrationsPath(cur.Org)+"?saved="+cur.ID, http.StatusSeeOther)
+			return
+		}
 		in, err := s.integrations.UpdateIntegration(r.Context(), actor, actor.Org, cur.ID, input, s.base(r))
 		if err != nil {
 			switch forgelink.ErrorCode(err) {
@@ -387,6 +394,21 @@ func (s *integrationsServer) handleDeleteIntegrationForm() http.Handler {
 		s.setFlash(w, r, flash{Kind: "deleted", ID: in.ID, Name: in.Name, URL: in.URL})
 		http.Redirect(w, r, integrationsPath(actor.Org)+"?deleted="+in.ID, http.StatusSeeOther)
 	})
+}
+
+// alreadySaved tells whether a form based on an older version asks for what cur already
+// is: an active integration with that Application ID, name, CA bundle and groups, whose
+// secret (when one was sent) was saved in the last minutes.
+func (s *integrationsServer) alreadySaved(cur forgelink.Integration, clientID, secret, name, ca string, groups []forgelink.GroupRule, sent bool) bool {
+	name = strings.TrimSpace(name)
+	switch {
+	case cur.Status != forgelink.StatusActive, strings.TrimSpace(clientID) != cur.ClientID,
+		name != cur.Name && !(name == "" && cur.Name == cur.Host()),
+		strings.TrimSpace(ca) != strings.TrimSpace(cur.CABundle),
+		sent && !slices.Equal(groups, cur.AllowedGroups):
+		return false
+	}
+	return secret == "" || s.now().Sub(cur.SecretUpdatedAt) < 10*time.Minute
 }
 
 // sameName is the host of another integration of in's org with in's display name; ""

@@ -14,6 +14,10 @@ type homePage struct {
 	Session *forgelink.Session
 	CSRF    string
 	Links   []service.SignInLink
+	// SignedOut: the browser just signed out; SignedOutOf is the GitLab host its session
+	// came from ("" for a setup link), which keeps its own session.
+	SignedOut   bool
+	SignedOutOf string
 }
 
 // handleOrgHome is GET /orgs/{org}: who is signed in, or the org's sign-in links.
@@ -29,6 +33,8 @@ func (s *sessionServer) handleOrgHome() http.Handler {
 		page := homePage{Org: home.Org, Session: home.Session, Links: home.Links}
 		if home.Session != nil {
 			page.CSRF = s.csrfToken(sid)
+		} else if f := s.takeFlash(w, r, "signed-out", org); f != nil {
+			page.SignedOut, page.SignedOutOf = true, f.Name
 		}
 		s.render(w, r, http.StatusOK, "home.html", page)
 	})
@@ -92,6 +98,11 @@ func (s *sessionServer) handleLogout() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		// The GitLab server of the session being ended, for the home page's reminder.
+		var gitlabHost string
+		if sess, err := s.sessions.Session(r.Context(), org, sid); err == nil && sess.User.Username != "" {
+			gitlabHost = sess.GitLabHost
+		}
 		err := s.sessions.SignOut(r.Context(), org, sid)
 		if forgelink.ErrorCode(err) == forgelink.EUNAUTHORIZED {
 			s.failHTML(w, r, forgelink.Wrap(forgelink.EFORBIDDEN, err,
@@ -101,6 +112,7 @@ func (s *sessionServer) handleLogout() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		s.setFlash(w, r, flash{Kind: "signed-out", ID: org, Name: gitlabHost})
 		s.clearCookie(w, r, sessionCookie(org))
 		http.Redirect(w, r, service.OrgHomePath(org), http.StatusSeeOther)
 	})

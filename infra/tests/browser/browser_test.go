@@ -160,6 +160,11 @@ func checkCopyButton(t *testing.T, p *Page, label, want string) {
 		}
 	}
 	p.CheckConsole(step)
+	if said == "Copied" {
+		if live := p.Eval(`(() => { const b = ` + string(Button(label)) + `; const l = document.getElementById(b.getAttribute("aria-describedby") || ""); return l && l.getAttribute("aria-live") ? l.textContent : "<no live region>"; })()`); live != "Copied" {
+			t.Errorf("%s: the live region says %q, want “Copied” announced", step, live)
+		}
+	}
 	if said != "Copied" {
 		t.Logf("%s: the button still says %q (no clipboard here); no error, which is what counts", step, said)
 		return
@@ -223,6 +228,10 @@ func TestMemberSignInAndOut(t *testing.T) {
 	}
 	if body := p.BodyText(); strings.Contains(body, "Signed in as") || !p.Exists(signIn) {
 		t.Errorf("after Sign out the home page should offer sign-in again:\n%s", body)
+	}
+	want := "You signed out of acme. You are still signed in to GitLab at " + hostOf(env.GitLabURL) + "; sign out there too on a shared computer."
+	if got := p.Text(ByCSS(".notice")); got != want {
+		t.Errorf("after Sign out the home page says %q, want %q", got, want)
 	}
 }
 

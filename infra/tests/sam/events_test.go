@@ -41,8 +41,8 @@ type expect struct {
 var seeded = map[string]expect{
 	"healthz.json": {Status: 200, Body: []string{"ok"}},
 
-	"integrations-list.json":        {Status: 200, HTML: true, Body: []string{sam.EventIntegrationName, "/orgs/acme/login/" + sam.EventIntegrationID}},
-	"integrations-new.json":         {Status: 200, HTML: true, Body: []string{`name="csrf_token"`}},
+	"integrations-list.json": {Status: 200, HTML: true, Body: []string{sam.EventIntegrationName, "/orgs/acme/login/" + sam.EventIntegrationID}},
+	"integrations-new.json":  {Status: 200, HTML: true, Body: []string{`name="csrf_token"`}},
 	// The form reaches the server before it creates anything; the event's server does
 	// not exist, which is the typo the check catches.
 	"integrations-create-form.json": {Status: 422, HTML: true, Body: []string{"No server answered at https://git.example.org/gitlab"}},
