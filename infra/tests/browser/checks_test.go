@@ -128,6 +128,13 @@ func (p *Page) checkLayout(step, name string) {
 	if _, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{}); err != nil {
 		p.fatalf("%s: restore the viewport: %v", step, err)
 	}
+	// Clicks aim at where elements are: wait until the page is laid out wide again, or
+	// the next click can land where a button was at 390 px.
+	const settled = `new Promise(done => { const check = () => window.innerWidth === %d ?
+  requestAnimationFrame(() => requestAnimationFrame(() => done(String(window.innerWidth)))) : setTimeout(check, 20); check(); })`
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(settled, wideWidth), chromedp.EvalAwaitPromise)); err != nil {
+		p.fatalf("%s: the page did not return to %d px: %v", step, wideWidth, err)
+	}
 }
 
 // layoutProblems runs the layout check once, at the tab's current width.

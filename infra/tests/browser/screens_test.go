@@ -118,3 +118,31 @@ func TestAdminDeletesIntegration(t *testing.T) {
 		t.Errorf("the notice links to %q, want the applications page on GitLab", href)
 	}
 }
+
+// TestAdminPeopleScreens walks the Admins and Members pages with a rule and a member on
+// them, so that every settings page gets the checks at both widths (no sideways
+// scrolling on a phone: their tables become cards).
+func TestAdminPeopleScreens(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	in, _ := env.ActiveIntegration(t)
+	b := NewBrowser(t)
+	member := b.NewPage("member", true)
+	member.Open("member: open the login link", in.LoginURL)
+	member.ClickAndWait("member: Sign in with GitLab", Button("Sign in with GitLab"))
+	signInToGitLab(t, member, "alice")
+	member.ClickAndWait("member: Authorize", Button("Authorize"))
+
+	admin := b.NewPage("admin", false)
+	signInAsAdmin(t, env, admin)
+	admin.ClickAndWait("admin: Admins", Link("Admins"))
+	admin.Fill(Control("GitLab username"), "alice")
+	admin.ClickAndWait("admin: Add admin rule", Button("Add admin rule"))
+	if body := admin.BodyText(); !strings.Contains(body, "alice") {
+		t.Errorf("the Admins page does not list the new rule:\n%s", body)
+	}
+	admin.ClickAndWait("admin: Members", Link("Members"))
+	if text := admin.Text(Containing("tr", "@alice")); !strings.Contains(text, "Member") {
+		t.Errorf("the Members page shows alice as %q", text)
+	}
+}
