@@ -67,6 +67,15 @@ type Integration struct {
 // Host returns the host[:port] of the integration's GitLab URL, for display.
 func (i Integration) Host() string { return hostOf(i.URL) }
 
+// ServerInfo is what a GitLab server said about itself when probed at its public
+// /.well-known/openid-configuration: the HTTP status and the document's issuer ("" when
+// there is no document or no issuer). GitLab's issuer is its external URL, path prefix
+// included.
+type ServerInfo struct {
+	Status int
+	Issuer string
+}
+
 // GitLabUser is what GitLab's /api/v4/user says about a person.
 type GitLabUser struct {
 	ID        int64  `json:"id"`

@@ -104,6 +104,9 @@ func (c *Client) AuthCodeURLScopes(in forgelink.Integration, redirectURL, state,
 	return config(in, in.ClientID, "", redirectURL, scopes).AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
 }
 
+// WrongCredentials is the field error of an Application ID and Secret GitLab refused.
+const WrongCredentials = "Application ID or Secret is wrong"
+
 // CheckCredentials tells whether clientID and secret are those of an application on the
 // GitLab server of in, without a person signing in: it redeems a made-up code. GitLab
 // checks the client first, so invalid_client means wrong credentials and invalid_grant
@@ -133,8 +136,7 @@ func (c *Client) CheckCredentials(ctx context.Context, in forgelink.Integration,
 		case "invalid_grant":
 			return nil
 		case "invalid_client", "unauthorized_client":
-			const msg = "Application ID or Secret is wrong"
-			return forgelink.Invalid(map[string]string{"client_id": msg, "client_secret": msg})
+			return forgelink.Invalid(map[string]string{"client_id": WrongCredentials, "client_secret": WrongCredentials})
 		default:
 			return forgelink.Wrap(forgelink.EUPSTREAM, kindError(ErrUnexpectedAnswer, redact(err, secret, code)),
 				"GitLab at %s refused the credential check (%s).", in.URL, oauthCode(re.ErrorCode))

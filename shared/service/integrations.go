@@ -28,6 +28,10 @@ type IntegrationInput struct {
 	// AllowedGroups, when given, replaces who may sign in (empty: everyone); at most
 	// MaxAllowedGroups, each a valid group path and level, no path twice.
 	AllowedGroups *[]forgelink.GroupRule
+	// CheckServer, on create, makes forgelink reach the server before it creates the
+	// integration (the HTML form sets it): an unreachable server is a field error, one
+	// whose OpenID issuer is not the URL a warning (CreateIntegrationNotes).
+	CheckServer bool
 	// Version, when non-zero, is the version the admin's change is based on (optimistic
 	// concurrency): a different stored version is ECONFLICT. Update only.
 	Version int64
@@ -147,27 +151,33 @@ func (s *Integrations) withHealth(ctx context.Context, org string, list []forgel
 // carries credentials (then they are checked against GitLab first, and a failure leaves
 // nothing behind). base is the public base URL that callback URLs start with.
 func (s *Integrations) CreateIntegration(ctx context.Context, actor Actor, org string, in IntegrationInput, base string) (forgelink.Integration, error) {
+	out, _, err := s.CreateIntegrationNotes(ctx, actor, org, in, base)
+	return out, err
+}
+
+// CreateIntegrationNotes is CreateIntegration that also returns notes for the admin, in
+// words: a pasted GitLab page address cut back to the server URL, and (with CheckServer)
+// a server whose OpenID issuer is not the URL.
+func (s *Integrations) CreateIntegrationNotes(ctx context.Context, actor Actor, org string, in IntegrationInput, base string) (forgelink.Integration, []string, error) {
+	var notes []string
+	if in.URL != nil {
+		if server, cut := ServerURLOfPage(*in.URL); cut {
+			notes = append(notes, fmt.Sprintf("You entered the address of a GitLab page (%s); forgelink uses the server's URL, %s.", strings.TrimSpace(*in.URL), server))
+			in.URL = &server
+		}
+	}
+	item, err := s.createIntegration(ctx, actor, org, in, base, &notes)
+	return item, notes, err
+}
+
+func (s *Integrations) createIntegration(ctx context.Context, actor Actor, org string, in IntegrationInput, base string, notes *[]string) (forgelink.Integration, error) {
 	if err := s.authorize(actor, org); err != nil {
 		return forgelink.Integration{}, err
 	}
 	fields := map[string]string{}
-	platform := deref(in.Platform)
-	switch {
-	case in.Platform == nil || strings.TrimSpace(platform) == "":
-		fields["platform"] = `is required: "gitlab" (GitLab Self-Managed)`
-	case strings.TrimSpace(platform) != forgelink.PlatformGitLab:
-		fields["platform"] = `must be "gitlab" (GitLab Self-Managed)`
-	}
-	normURL := ""
-	if in.URL == nil {
-		fields["url"] = "is required"
-	} else {
-		var err error
-		if normURL, err = s.urls.ValidateGitLabURLWith(ctx, *in.URL, s.probe(org)); err != nil {
-			if !mergeInvalid(fields, err) {
-				return forgelink.Integration{}, err
-			}
-		}
+	normURL, err := s.checkPlatformAndURL(ctx, fields, org, in)
+	if err != nil {
+		return forgelink.Integration{}, err
 	}
 	name := strings.TrimSpace(deref(in.Name))
 	if msg := checkName(name); msg != "" {
@@ -178,6 +188,15 @@ func (s *Integrations) CreateIntegration(ctx context.Context, actor Actor, org s
 	groups := checkAllowedGroups(fields, in.AllowedGroups)
 	if len(fields) > 0 {
 		return forgelink.Integration{}, forgelink.Invalid(fields)
+	}
+	if in.CheckServer {
+		warning, err := s.checkServer(ctx, org, forgelink.Integration{URL: normURL, CABundle: caBundle})
+		if err != nil {
+			return forgelink.Integration{}, err
+		}
+		if warning != "" {
+			*notes = append(*notes, warning)
+		}
 	}
 	if _, err := s.getOrg(ctx, org); err != nil {
 		return forgelink.Integration{}, err
@@ -221,6 +240,27 @@ func (s *Integrations) CreateIntegration(ctx context.Context, actor Actor, org s
 // bucket (IP literals and allow-listed hosts need none, so they cost nothing).
 func (s *Integrations) probe(org string) func() error {
 	return func() error { return s.probes.allow(org) }
+}
+
+// checkPlatformAndURL puts create's platform and URL problems in fields and returns the
+// normalised URL; an error that is not a validation error is returned as is.
+func (s *Integrations) checkPlatformAndURL(ctx context.Context, fields map[string]string, org string, in IntegrationInput) (string, error) {
+	platform := deref(in.Platform)
+	switch {
+	case in.Platform == nil || strings.TrimSpace(platform) == "":
+		fields["platform"] = `is required: "gitlab" (GitLab Self-Managed)`
+	case strings.TrimSpace(platform) != forgelink.PlatformGitLab:
+		fields["platform"] = `must be "gitlab" (GitLab Self-Managed)`
+	}
+	if in.URL == nil {
+		fields["url"] = "is required"
+		return "", nil
+	}
+	normURL, err := s.urls.ValidateGitLabURLWith(ctx, *in.URL, s.probe(org))
+	if err != nil && !mergeInvalid(fields, err) {
+		return "", err
+	}
+	return normURL, nil
 }
 
 // undoCreate removes a one-shot create's pending item and secret after a failure.
@@ -567,6 +607,31 @@ func mergeInvalid(fields map[string]string, err error) bool {
 		fields[k] = v
 	}
 	return true
+}
+
+// checkServer reaches the server at in.URL: an error when nothing answers, a warning when
+// it answers but is not GitLab at that URL (its OpenID issuer differs, path included).
+func (s *Integrations) checkServer(ctx context.Context, org string, in forgelink.Integration) (string, error) {
+	// Each reach-out is a probe of the operator's networks: it takes a token of the org's
+	// probe bucket like a DNS look-up does.
+	if err := s.probes.allow(org); err != nil {
+		return "", err
+	}
+	info, err := s.gitlab.Probe(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case info.Issuer == in.URL:
+		return "", nil
+	case info.Issuer != "":
+		return fmt.Sprintf("A server answered at %s, but it says it is GitLab at %s. If that is its address, delete this integration and add %s instead.", in.URL, info.Issuer, info.Issuer), nil
+	case info.Status == 200:
+		return fmt.Sprintf("A server answered at %s, but its OpenID configuration names no issuer. Check that this is your GitLab server's URL, path prefix included.", in.URL), nil
+	}
+	// No status code in the words: admin pages are no scanner (the log has the detail).
+	s.log.InfoContext(ctx, "no GitLab OpenID configuration", "org", org, "status", info.Status)
+	return fmt.Sprintf("A server answered at %s, but it has no GitLab OpenID configuration at /.well-known/openid-configuration. Check that this is your GitLab server's URL, path prefix included.", in.URL), nil
 }
 
 // describe is an audit detail of an integration: never secrets.

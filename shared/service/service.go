@@ -23,6 +23,9 @@ type GitLab interface {
 	User(ctx context.Context, in forgelink.Integration, accessToken string) (forgelink.GitLabUser, error)
 	CheckCredentials(ctx context.Context, in forgelink.Integration, clientID, secret, redirectURL string) error
 	GroupAccessLevel(ctx context.Context, in forgelink.Integration, accessToken, group string, userID int64) (int, error)
+	// Probe reaches the server at in.URL and reads its public OpenID discovery document;
+	// a network failure is EINVALID on the url field.
+	Probe(ctx context.Context, in forgelink.Integration) (forgelink.ServerInfo, error)
 }
 
 // URLPolicy validates what admins say about GitLab servers (implemented by

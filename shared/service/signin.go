@@ -39,7 +39,7 @@ type LoginStart struct {
 // are the whole story for the user; the cause is logged by the service.
 var (
 	ErrLoginExpired = forgelink.Errorf(forgelink.EEXPIRED,
-		"Your sign-in attempt expired or was not started here. Sign-in links work for 10 minutes, in the browser that opened them. Please start again.")
+		"Your sign-in attempt expired or was not started here. A sign-in must be finished within 10 minutes in the same browser. Please start again.")
 	ErrLoginCancelled = forgelink.Errorf(forgelink.EDENIED,
 		"You cancelled the sign-in at GitLab, so you were not signed in.")
 	ErrAccountNotActive = forgelink.Errorf(forgelink.EDENIED,
@@ -126,6 +126,11 @@ func (s *base) signInIntegration(ctx context.Context, org, id string, fresh bool
 	}
 	in, err := get(ctx, org, id)
 	if forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
+		// Whether the org exists decides only where the page points (its home, or
+		// nowhere): a path's unknown org is never echoed back.
+		if _, oerr := s.store.GetOrg(ctx, org); forgelink.ErrorCode(oerr) == forgelink.ENOTFOUND {
+			return forgelink.Integration{}, &forgelink.Error{Code: forgelink.ENOTFOUND, Message: errBadLoginLink.Message, Err: ErrUnknownOrg}
+		}
 		return forgelink.Integration{}, forgelink.Wrap(forgelink.ENOTFOUND, err, "%s", errBadLoginLink.Message)
 	} else if err != nil {
 		return forgelink.Integration{}, err
@@ -141,6 +146,9 @@ func (s *base) signInIntegration(ctx context.Context, org, id string, fresh bool
 			"Sign-in through %s is not set up yet. Ask your organization admin to finish setting it up.", signInName(in))
 	}
 }
+
+// ErrUnknownOrg marks a login link or callback whose org does not exist.
+var ErrUnknownOrg = forgelink.Errorf(forgelink.ENOTFOUND, "There is no such organization.")
 
 var errBadLoginLink = forgelink.Errorf(forgelink.ENOTFOUND,
 	"This login link is not valid: the organization or its sign-in method does not exist (any more). Ask your organization admin for the current link.")

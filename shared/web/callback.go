@@ -83,7 +83,12 @@ func (s *site) failSignIn(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		switch forgelink.ErrorCode(err) {
 		case forgelink.ENOTFOUND:
-			page = errorPage{Title: "This login link is not valid"}
+			// The org's home lists its working sign-in links; an unknown org gets no link
+			// (its name from the path is never echoed).
+			page = errorPage{Title: "This login link is not valid", ActionURL: home, ActionLabel: "Go to the organization's sign-in page"}
+			if errors.Is(err, service.ErrUnknownOrg) {
+				page.ActionURL, page.ActionLabel = "", ""
+			}
 		case forgelink.EPENDING:
 			page = errorPage{Title: "Sign-in is not available yet", ActionURL: home, ActionLabel: "Back to the organization"}
 		case forgelink.EEXPIRED, forgelink.EMALFORMED:

@@ -2,10 +2,13 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/forgelink/forgelink/shared/forgelink"
+	"github.com/forgelink/forgelink/shared/gitlab"
 	"github.com/forgelink/forgelink/shared/service"
 )
 
@@ -52,7 +55,11 @@ type integrationRow struct {
 	EditURL  string
 }
 
+// deletedNotice names a deleted integration and where its GitLab application lives.
+type deletedNotice struct{ Name, Host, ApplicationsURL, AdminURL string }
+
 type integrationsListPage struct {
+	Deleted *deletedNotice
 	Title   string
 	Org     string
 	Rows    []integrationRow
@@ -86,8 +93,13 @@ func (s *integrationsServer) handleIntegrationsPage() http.Handler {
 				page.Notice = "Integration “" + in.Name + "” is saved and active. Share its login link with your organization."
 			}
 		}
-		if r.URL.Query().Get("deleted") == "1" {
+		if id := r.URL.Query().Get("deleted"); id != "" {
 			page.Notice = "The integration was deleted, together with its client secret."
+			if f := s.takeFlash(w, r, "deleted", id); f != nil {
+				page.Notice = ""
+				page.Deleted = &deletedNotice{Name: f.Name, Host: forgelink.Integration{URL: f.URL}.Host(),
+					ApplicationsURL: f.URL + "/-/user_settings/applications", AdminURL: f.URL + "/admin/applications"}
+			}
 		}
 		s.render(w, r, http.StatusOK, "integrations.html", page)
 	})
@@ -104,6 +116,8 @@ type newIntegrationPage struct {
 	Errors  map[string]string
 	Summary []fieldError
 	Message string
+	// ExistingURL is the page of the integration that already has the typed URL.
+	ExistingURL string
 }
 
 func (s *integrationsServer) newPage(org, sid string) newIntegrationPage {
@@ -135,8 +149,8 @@ func (s *integrationsServer) handleCreateIntegrationForm() http.Handler {
 		if _, sent := r.PostForm["platform"]; !sent {
 			platform = forgelink.PlatformGitLab
 		}
-		in, err := s.integrations.CreateIntegration(r.Context(), actor, actor.Org, service.IntegrationInput{
-			Platform: &platform, URL: &rawURL, Name: &name,
+		in, notes, err := s.integrations.CreateIntegrationNotes(r.Context(), actor, actor.Org, service.IntegrationInput{
+			Platform: &platform, URL: &rawURL, Name: &name, CheckServer: true,
 		}, s.base(r))
 		if err != nil {
 			switch forgelink.ErrorCode(err) {
@@ -149,14 +163,37 @@ func (s *integrationsServer) handleCreateIntegrationForm() http.Handler {
 				page.Errors = fieldsOrEmpty(err)
 				page.Summary = summarize(page.Errors)
 				page.Message = forgelink.ErrorMessage(err)
+				if page.Errors["url"] == service.DuplicateURLMessage {
+					page.ExistingURL = s.integrationAt(r, actor.Org, rawURL)
+				}
 				s.render(w, r, status, "integrations_new.html", page)
 			default:
 				s.failHTML(w, r, err, "")
 			}
 			return
 		}
+		if len(notes) > 0 {
+			s.setFlash(w, r, flash{Kind: "created", ID: in.ID, Notes: notes})
+		}
 		http.Redirect(w, r, integrationPath(in.Org, in.ID), http.StatusSeeOther)
 	})
+}
+
+// integrationAt is the page of org's integration for the server URL raw (as typed, or a
+// GitLab page on it); "" when none matches.
+func (s *integrationsServer) integrationAt(r *http.Request, org, raw string) string {
+	server, _ := service.ServerURLOfPage(raw)
+	want := strings.TrimRight(strings.ToLower(strings.TrimSpace(server)), "/")
+	list, err := s.integrations.ListIntegrations(r.Context(), org)
+	if err != nil {
+		return ""
+	}
+	for _, in := range list {
+		if strings.ToLower(in.URL) == want {
+			return integrationPath(in.Org, in.ID)
+		}
+	}
+	return ""
 }
 
 // integrationEditPage is the setup page of a pending integration and the edit page of an
@@ -187,6 +224,12 @@ type integrationEditPage struct {
 	Summary []fieldError
 	Message string
 	Audit   []auditRow
+	// Notes are warnings about the server found when the integration was created; SameName
+	// the host of another integration with this display name; CredentialsWrong explains
+	// how to get a Secret GitLab no longer shows.
+	Notes            []string
+	SameName         string
+	CredentialsWrong bool
 	// Test is a Test sign-in's report waiting to be shown, and TestAction its button.
 	Test       *service.TestOutcome
 	TestAction string
@@ -225,6 +268,7 @@ func (s *integrationsServer) editPage(r *http.Request, sid string, in forgelink.
 		s.log.WarnContext(r.Context(), "audit trail unavailable", "error", err.Error())
 	}
 	page.Audit = auditRows(audit, in.Host())
+	page.SameName = s.sameName(r, in)
 	return page
 }
 
@@ -241,6 +285,9 @@ func (s *integrationsServer) handleIntegrationPage() http.Handler {
 		}
 		page := s.editPage(r, sid, in)
 		page.Test = s.takeTestOutcome(w, r, in.ID)
+		if f := s.takeFlash(w, r, "created", in.ID); f != nil {
+			page.Notes = f.Notes
+		}
 		s.render(w, r, http.StatusOK, "integrations_edit.html", page)
 	})
 }
@@ -297,6 +344,11 @@ func (s *integrationsServer) handleSaveIntegrationForm() http.Handler {
 		if sent {
 			input.AllowedGroups = &groups
 		}
+		if version != 0 && version != cur.Version && s.alreadySaved(cur, clientID, secret, name, ca, groups, sent) {
+			// The same form sent twice (a double click, a reload): the first one saved it.
+			http.Redirect(w, r, integrationsPath(cur.Org)+"?saved="+cur.ID, http.StatusSeeOther)
+			return
+		}
 		in, err := s.integrations.UpdateIntegration(r.Context(), actor, actor.Org, cur.ID, input, s.base(r))
 		if err != nil {
 			switch forgelink.ErrorCode(err) {
@@ -313,6 +365,7 @@ func (s *integrationsServer) handleSaveIntegrationForm() http.Handler {
 				page.Errors = fieldsOrEmpty(err)
 				page.Summary = summarize(page.Errors)
 				page.Message = forgelink.ErrorMessage(err)
+				page.CredentialsWrong = page.Errors["client_secret"] == gitlab.WrongCredentials
 				s.render(w, r, status, "integrations_edit.html", page)
 			default:
 				s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
@@ -329,12 +382,48 @@ func (s *integrationsServer) handleDeleteIntegrationForm() http.Handler {
 		if !ok {
 			return
 		}
-		if err := s.integrations.DeleteIntegration(r.Context(), actor, actor.Org, r.PathValue("id")); err != nil {
-			s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
+		back := errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"}
+		in, err := s.integrations.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
+		if err == nil {
+			err = s.integrations.DeleteIntegration(r.Context(), actor, actor.Org, in.ID)
+		}
+		if err != nil {
+			s.failPage(w, r, err, back)
 			return
 		}
-		http.Redirect(w, r, integrationsPath(actor.Org)+"?deleted=1", http.StatusSeeOther)
+		s.setFlash(w, r, flash{Kind: "deleted", ID: in.ID, Name: in.Name, URL: in.URL})
+		http.Redirect(w, r, integrationsPath(actor.Org)+"?deleted="+in.ID, http.StatusSeeOther)
 	})
+}
+
+// alreadySaved tells whether a form based on an older version asks for what cur already
+// is: an active integration with that Application ID, name, CA bundle and groups, whose
+// secret (when one was sent) was saved in the last minutes.
+func (s *integrationsServer) alreadySaved(cur forgelink.Integration, clientID, secret, name, ca string, groups []forgelink.GroupRule, sent bool) bool {
+	name = strings.TrimSpace(name)
+	switch {
+	case cur.Status != forgelink.StatusActive, strings.TrimSpace(clientID) != cur.ClientID,
+		name != cur.Name && !(name == "" && cur.Name == cur.Host()),
+		strings.TrimSpace(ca) != strings.TrimSpace(cur.CABundle),
+		sent && !slices.Equal(groups, cur.AllowedGroups):
+		return false
+	}
+	return secret == "" || s.now().Sub(cur.SecretUpdatedAt) < 10*time.Minute
+}
+
+// sameName is the host of another integration of in's org with in's display name; ""
+// when there is none (or the list cannot be read: the warning is a nicety).
+func (s *integrationsServer) sameName(r *http.Request, in forgelink.Integration) string {
+	list, err := s.integrations.ListIntegrations(r.Context(), in.Org)
+	if err != nil {
+		return ""
+	}
+	for _, o := range list {
+		if o.ID != in.ID && strings.EqualFold(strings.TrimSpace(o.Name), strings.TrimSpace(in.Name)) {
+			return o.Host()
+		}
+	}
+	return ""
 }
 
 func fieldsOrEmpty(err error) map[string]string {

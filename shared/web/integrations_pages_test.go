@@ -64,12 +64,13 @@ func testAdminJourneyHTML(t *testing.T, opts apptest.Options) {
 	r = e.Follow(t, c, r)
 	igWantStatus(t, r, http.StatusOK)
 	for _, want := range []string{
-		`<code id="callback_url">` + callback + `</code>`,
+		`id="callback_url" value="` + callback + `"`,
 		`data-copy="callback_url"`,
 		`href="` + e.GitLabURL + `/-/user_settings/applications"`,
 		e.GitLabURL + `/admin/applications/new`,
 		e.GitLabURL + `/groups/{group}/-/settings/applications`,
-		"<code>api</code>", "<code>read_user</code>", "<em>Trusted</em> unchecked", "<em>Confidential</em> checked",
+		"<code>api</code>", "<code>read_user</code>", "<em>Trusted</em> unchecked", "Keep <em>Confidential</em> checked",
+		"Step 2 of 3 — Create the application on GitLab", "Step 3 of 3 — Paste its Application ID and Secret",
 		`<label for="client_id">`, `<label for="client_secret">`, `type="password" id="client_secret" name="client_secret" value=""`,
 		`autocomplete="off"`, "Save Integration", "Integration added",
 	} {
@@ -121,7 +122,7 @@ func testAdminJourneyHTML(t *testing.T, opts apptest.Options) {
 	}
 	r = e.Follow(t, c, r)
 	loginURL := e.URL + "/orgs/" + e.Org + "/login/" + id
-	for _, want := range []string{`role="status"`, "Our GitLab", "is saved and active", "Login link", `<code id="login-` + id + `">` + loginURL + `</code>`, `data-copy="login-` + id + `"`, "status-active"} {
+	for _, want := range []string{`role="status"`, "Our GitLab", "is saved and active", "Login link", `id="login-` + id + `" value="` + loginURL + `"`, `data-copy="login-` + id + `"`, "status-active"} {
 		if !strings.Contains(html.UnescapeString(r.Body), want) {
 			t.Errorf("list after save lacks %q", want)
 		}

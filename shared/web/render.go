@@ -21,7 +21,10 @@ var templateFS embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 var funcs = template.FuncMap{
-	"field":   fieldText,
+	"field": fieldText,
+	"copyField": func(id, label, value, button string) copyField {
+		return copyField{ID: id, Label: label, Value: value, ButtonLabel: button}
+	},
 	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"date": func(t time.Time) string {
 		if t.IsZero() {
@@ -30,6 +33,9 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 }
+
+// copyField is a read-only URL with its Copy button (the "copy" template).
+type copyField struct{ ID, Label, Value, ButtonLabel string }
 
 // parsedPages parses the templates on first use, once per process: the login and callback
 // functions render pages only on errors, so parsing them in New cost every cold start of

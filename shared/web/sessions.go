@@ -18,6 +18,10 @@ type homePage struct {
 	Links   []service.SignInLink
 	// Avatar is the signed-in person's avatar when their GitLab serves it (ownAvatar).
 	Avatar string
+	// SignedOut: the browser just signed out; SignedOutOf is the GitLab host its session
+	// came from ("" for a setup link), which keeps its own session.
+	SignedOut   bool
+	SignedOutOf string
 }
 
 func (p homePage) imageOrigin() string { return originOf(p.Avatar) }
@@ -51,6 +55,8 @@ func (s *sessionServer) handleOrgHome() http.Handler {
 		page := homePage{Org: home.Org, Session: home.Session, Links: home.Links, Avatar: ownAvatar(home.Session)}
 		if home.Session != nil {
 			page.CSRF = s.csrfToken(sid)
+		} else if f := s.takeFlash(w, r, "signed-out", org); f != nil {
+			page.SignedOut, page.SignedOutOf = true, f.Name
 		}
 		s.render(w, r, http.StatusOK, "home.html", page)
 	})
@@ -114,6 +120,11 @@ func (s *sessionServer) handleLogout() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		// The GitLab server of the session being ended, for the home page's reminder.
+		var gitlabHost string
+		if sess, err := s.sessions.Session(r.Context(), org, sid); err == nil && sess.User.Username != "" {
+			gitlabHost = sess.GitLabHost
+		}
 		err := s.sessions.SignOut(r.Context(), org, sid)
 		if forgelink.ErrorCode(err) == forgelink.EUNAUTHORIZED {
 			s.failHTML(w, r, forgelink.Wrap(forgelink.EFORBIDDEN, err,
@@ -123,6 +134,7 @@ func (s *sessionServer) handleLogout() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		s.setFlash(w, r, flash{Kind: "signed-out", ID: org, Name: gitlabHost})
 		s.clearCookie(w, r, sessionCookie(org))
 		http.Redirect(w, r, service.OrgHomePath(org), http.StatusSeeOther)
 	})

@@ -64,7 +64,7 @@ func TestAdminJourney(t *testing.T) {
 		t.Fatalf("submitting the URL led to %s, want the integration's page under %s", setupURL, prefix)
 	}
 	id := path.Base(setupURL)
-	callbackURL := admin.Text(ByID("callback_url"))
+	callbackURL := admin.Value(ByID("callback_url"))
 	if want := env.URL + "/orgs/" + env.Org + "/login/" + id + "/callback"; callbackURL != want {
 		t.Errorf("setup page shows callback URL %q, want %q", callbackURL, want)
 	}
@@ -81,7 +81,7 @@ func TestAdminJourney(t *testing.T) {
 
 	// Leaving now loses nothing: the pending integration is in the list with a way back.
 	admin.ClickAndWait("admin: back to the list while pending", Link("‹ Integrations"))
-	row := Containing("tr", hostOf(env.GitLabURL))
+	row := Containing("tbody", hostOf(env.GitLabURL))
 	if text := admin.Text(row); !strings.Contains(text, "Pending") {
 		t.Errorf("the list shows the new integration as %q, want Pending", text)
 	}
@@ -119,7 +119,7 @@ func TestAdminJourney(t *testing.T) {
 
 	// The Login link button reveals the org's login URL.
 	admin.Click("admin: Login link", Button("Login link"))
-	loginURL := admin.Text(ByID("login-" + id))
+	loginURL := admin.Value(ByID("login-" + id))
 	if want := env.URL + "/orgs/" + env.Org + "/login/" + id; loginURL != want {
 		t.Errorf("Login link shows %q, want %q", loginURL, want)
 	}
@@ -127,7 +127,7 @@ func TestAdminJourney(t *testing.T) {
 
 	// The edit page of an active integration shows the link too, and never the secret.
 	admin.Open("admin: the active integration's page", setupURL)
-	if got := admin.Text(ByID("login_url")); got != loginURL {
+	if got := admin.Value(ByID("login_url")); got != loginURL {
 		t.Errorf("the integration's page shows login link %q, want %q", got, loginURL)
 	}
 	if strings.Contains(admin.Eval(`document.documentElement.outerHTML`), secret) {
@@ -160,6 +160,11 @@ func checkCopyButton(t *testing.T, p *Page, label, want string) {
 		}
 	}
 	p.CheckConsole(step)
+	if said == "Copied" {
+		if live := p.Eval(`(() => { const b = ` + string(Button(label)) + `; const l = document.getElementById(b.getAttribute("aria-describedby") || ""); return l && l.getAttribute("aria-live") ? l.textContent : "<no live region>"; })()`); live != "Copied" {
+			t.Errorf("%s: the live region says %q, want “Copied” announced", step, live)
+		}
+	}
 	if said != "Copied" {
 		t.Logf("%s: the button still says %q (no clipboard here); no error, which is what counts", step, said)
 		return
@@ -223,6 +228,10 @@ func TestMemberSignInAndOut(t *testing.T) {
 	}
 	if body := p.BodyText(); strings.Contains(body, "Signed in as") || !p.Exists(signIn) {
 		t.Errorf("after Sign out the home page should offer sign-in again:\n%s", body)
+	}
+	want := "You signed out of acme. You are still signed in to GitLab at " + hostOf(env.GitLabURL) + "; sign out there too on a shared computer."
+	if got := p.Text(ByCSS(".notice")); got != want {
+		t.Errorf("after Sign out the home page says %q, want %q", got, want)
 	}
 }
 
@@ -320,7 +329,7 @@ func TestAdminWrongSecret(t *testing.T) {
 	if notice := admin.Text(ByCSS(".notice")); !strings.Contains(notice, "saved and active") {
 		t.Errorf("after the right secret the notice is %q", notice)
 	}
-	if text := admin.Text(Containing("tr", "Wrong secret test")); !strings.Contains(text, "Active") {
+	if text := admin.Text(Containing("tbody", "Wrong secret test")); !strings.Contains(text, "Active") {
 		t.Errorf("the list shows %q, want Active", text)
 	}
 }

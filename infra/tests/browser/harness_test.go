@@ -1,8 +1,11 @@
 // Package browser_test drives forgelink and the fake GitLab in a real headless Chromium, the
 // way admins and members meet them: they click buttons by their text, type into fields by
 // their labels, and read what the pages show. Every page visited is checked for console
-// errors (CSP violations included) and for basic accessibility; screenshots go to
-// test-output/browser/<test>/ on failure, and for every page with -screenshots or
+// errors (CSP violations included), for basic accessibility (labels, one h1, heading
+// order, text and border contrast) and for its layout at 1280 and 390 px (no sideways
+// scrolling on a phone, invalid fields that look invalid, the error summary focused).
+// Screenshots go to test-output/browser/<test>/ at the repository's root: on failure, and
+// for every page at both widths (NN-step-1280.png, NN-step-390.png) with -screenshots or
 // FORGELINK_SCREENSHOTS=1.
 //
 // The package holds tests only. Without a browser the tests skip, unless CI=true, where a
@@ -498,13 +501,7 @@ func (p *Page) loaded(step string, resp *network.Response) int64 {
 	p.t.Helper()
 	n := p.b.nextStep()
 	name := fmt.Sprintf("%02d-%s", n, slug(step))
-	if screenshotsEnabled() {
-		ctx, cancel := p.ctx()
-		if _, err := p.saveScreenshot(ctx, name); err != nil {
-			p.t.Errorf("%s: screenshot: %v", step, err)
-		}
-		cancel()
-	}
+	p.checkLayout(step, name)
 	if problems := p.A11yProblems(); len(problems) > 0 {
 		p.t.Errorf("%s: accessibility problems on %s:\n  %s", step, p.Location(), strings.Join(problems, "\n  "))
 	}

@@ -41,12 +41,14 @@ type expect struct {
 var seeded = map[string]expect{
 	"healthz.json": {Status: 200, Body: []string{"ok"}},
 
-	"integrations-list.json":        {Status: 200, HTML: true, Body: []string{sam.EventIntegrationName, "/orgs/acme/login/" + sam.EventIntegrationID}},
-	"integrations-new.json":         {Status: 200, HTML: true, Body: []string{`name="csrf_token"`}},
-	"integrations-create-form.json": {Status: 303, Location: "/orgs/acme/settings/integrations/"},
+	"integrations-list.json": {Status: 200, HTML: true, Body: []string{sam.EventIntegrationName, "/orgs/acme/login/" + sam.EventIntegrationID}},
+	"integrations-new.json":  {Status: 200, HTML: true, Body: []string{`name="csrf_token"`}},
+	// The form reaches the server before it creates anything; the event's server does
+	// not exist, which is the typo the check catches.
+	"integrations-create-form.json": {Status: 422, HTML: true, Body: []string{"No server answered at https://git.example.org/gitlab"}},
 	"integration-page.json":         {Status: 200, HTML: true, Body: []string{sam.EventBaseURL + "/orgs/acme/login/" + sam.EventIntegrationID + "/callback"}},
 	"integration-save-form.json":    {Status: 303, Location: "/orgs/acme/settings/integrations?saved=" + sam.EventIntegrationID},
-	"integration-delete-form.json":  {Status: 303, Location: "/orgs/acme/settings/integrations?deleted=1"},
+	"integration-delete-form.json":  {Status: 303, Location: "/orgs/acme/settings/integrations?deleted=" + sam.EventIntegrationID},
 
 	"api-integrations-list.json":   {Status: 200, JSON: true, Body: []string{`"id":"` + sam.EventIntegrationID + `"`}},
 	"api-integrations-create.json": {Status: 201, JSON: true, Body: []string{`"status":"pending"`, `"callback_url":"` + sam.EventBaseURL + `/orgs/acme/login/`}},

@@ -52,6 +52,9 @@ func (stubGitLab) User(context.Context, forgelink.Integration, string) (forgelin
 func (stubGitLab) GroupAccessLevel(context.Context, forgelink.Integration, string, string, int64) (int, error) {
 	return 0, nil
 }
+func (stubGitLab) Probe(_ context.Context, in forgelink.Integration) (forgelink.ServerInfo, error) {
+	return forgelink.ServerInfo{Status: 200, Issuer: in.URL}, nil
+}
 func (stubGitLab) CheckCredentials(_ context.Context, _ forgelink.Integration, _, secret, _ string) error {
 	if strings.HasPrefix(secret, "wrong") {
 		return forgelink.Invalid(map[string]string{"client_secret": "wrong"})

@@ -1,0 +1,148 @@
+package browser_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/forgelink/forgelink/shared/apptest"
+)
+
+// addIntegration fills the Add Integration form and clicks Continue; it returns the
+// status of the page that follows.
+func addIntegration(t *testing.T, admin *Page, env *apptest.Env, url, name string) int64 {
+	t.Helper()
+	admin.Open("admin: Add Integration for "+url, env.URL+"/orgs/"+env.Org+"/settings/integrations/new")
+	admin.Fill(Control("Server URL"), url)
+	if name != "" {
+		admin.Fill(Control("Display name"), name)
+	}
+	return admin.ClickAndWait("admin: Continue with "+url, Button("Continue"))
+}
+
+// TestAdminServerURLChecks: the Server URL is checked at Continue, as a GitLab admin
+// expects: a typo is a field error with the input kept; a pasted page address is cut
+// back to the server and the page says so; a server whose OpenID issuer is not the URL
+// is created with a warning; a URL already in use links to its integration; two
+// integrations with one display name are warned about.
+func TestAdminServerURLChecks(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	b := NewBrowser(t)
+	admin := b.NewPage("admin", false)
+	signInAsAdmin(t, env, admin)
+
+	// A typo: nothing answers there.
+	const typo = "https://gitlab.invalid"
+	admin.AllowHTTPError(http.StatusUnprocessableEntity)
+	if st := addIntegration(t, admin, env, typo, ""); st != http.StatusUnprocessableEntity {
+		t.Errorf("a server that does not exist answers %d, want 422", st)
+	}
+	if got := admin.Text(ByID("url-error")); !strings.Contains(got, "No server answered at "+typo+": host not found") {
+		t.Errorf("the Server URL's error says %q, want it to say no server answered, host not found", got)
+	}
+	if got := admin.Value(Control("Server URL")); got != typo {
+		t.Errorf("the Server URL holds %q after the error, want %q kept", got, typo)
+	}
+	if n := strings.Count(admin.BodyText(), "There is a problem"); n != 1 {
+		t.Errorf("the page says “There is a problem” %d times, want once", n)
+	}
+	if n := strings.Count(admin.BodyText(), "host not found"); n != 2 {
+		t.Errorf("the error is shown %d times, want twice: in the summary and on its field", n)
+	}
+
+	// A pasted page address: cut back, and said so.
+	addIntegration(t, admin, env, env.GitLabURL+"/-/user_settings/applications", "")
+	if got := admin.Text(ByCSS(".warning")); !strings.Contains(got, "forgelink uses the server's URL, "+env.GitLabURL) {
+		t.Errorf("the setup page's warning says %q, want it to say the page address was cut back", got)
+	}
+	if body := admin.BodyText(); !strings.Contains(body, "GitLab Self-Managed at "+env.GitLabURL+" ") {
+		t.Errorf("the integration's URL is not the server's:\n%s", body)
+	}
+	first := admin.Location()
+
+	// The same server again: 409, with a link to the one that exists.
+	admin.AllowHTTPError(http.StatusConflict)
+	if st := addIntegration(t, admin, env, env.GitLabURL+"/", ""); st != http.StatusConflict {
+		t.Errorf("a second integration for one URL answers %d, want 409", st)
+	}
+	admin.ClickAndWait("admin: Open it", Link("Open it"))
+	if got := admin.Location(); got != first {
+		t.Errorf("Open it leads to %s, want the existing integration %s", got, first)
+	}
+
+	// A server that answers, but not as GitLab at that URL; and the same display name.
+	addIntegration(t, admin, env, env.GitLabURL+"/gitlab", hostOf(env.GitLabURL))
+	warnings := admin.Eval(`[...document.querySelectorAll(".warning")].map(e => e.textContent).join(" | ")`)
+	if !strings.Contains(warnings, "no GitLab OpenID configuration") {
+		t.Errorf("the setup page should warn that the server has no GitLab at that path; warnings: %q", warnings)
+	}
+	if !strings.Contains(warnings, "is also called") {
+		t.Errorf("the setup page should warn about two integrations with one display name; warnings: %q", warnings)
+	}
+}
+
+// TestAdminDeletesIntegration: Delete asks in the page, naming the integration, with a
+// red button; afterwards the list names what was deleted and links to its application on
+// GitLab, which forgelink cannot delete.
+func TestAdminDeletesIntegration(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	env.PendingIntegration(t, "Doomed GitLab")
+	b := NewBrowser(t)
+	admin := b.NewPage("admin", false)
+	signInAsAdmin(t, env, admin)
+	admin.ClickAndWait("admin: Finish setup", Button("Finish setup"))
+
+	admin.Click("admin: Delete integration", Button("Delete integration"))
+	confirm := ByCSS(".confirm[role=alertdialog]")
+	if !admin.Exists(confirm) {
+		t.Fatalf("Delete integration asks nothing in the page")
+	}
+	if got := admin.Text(confirm); !strings.Contains(got, "Doomed GitLab") {
+		t.Errorf("the confirmation says %q, want it to name the integration", got)
+	}
+	yes := Button("Delete “Doomed GitLab”")
+	if bg := admin.Eval(`getComputedStyle(` + string(yes) + `).backgroundColor`); bg != "rgb(207, 34, 46)" {
+		t.Errorf("the confirming button's background is %s, want red", bg)
+	}
+	if focused := admin.Eval(`document.activeElement.textContent`); focused != "Delete “Doomed GitLab”" {
+		t.Errorf("focus is on %q, want the confirming button", focused)
+	}
+	admin.ClickAndWait("admin: confirm the delete", yes)
+	notice := admin.Text(ByCSS(".notice"))
+	if !strings.Contains(notice, "“Doomed GitLab”") || !strings.Contains(notice, "was deleted") {
+		t.Errorf("the notice after delete says %q, want it to name the integration", notice)
+	}
+	if href := admin.Attr(LinkContaining("delete it on"), "href"); href != env.GitLabURL+"/-/user_settings/applications" {
+		t.Errorf("the notice links to %q, want the applications page on GitLab", href)
+	}
+}
+
+// TestAdminPeopleScreens walks the Admins and Members pages with a rule and a member on
+// them, so that every settings page gets the checks at both widths (no sideways
+// scrolling on a phone: their tables become cards).
+func TestAdminPeopleScreens(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	in, _ := env.ActiveIntegration(t)
+	b := NewBrowser(t)
+	member := b.NewPage("member", true)
+	member.Open("member: open the login link", in.LoginURL)
+	member.ClickAndWait("member: Sign in with GitLab", Button("Sign in with GitLab"))
+	signInToGitLab(t, member, "alice")
+	member.ClickAndWait("member: Authorize", Button("Authorize"))
+
+	admin := b.NewPage("admin", false)
+	signInAsAdmin(t, env, admin)
+	admin.ClickAndWait("admin: Admins", Link("Admins"))
+	admin.Fill(Control("GitLab username"), "alice")
+	admin.ClickAndWait("admin: Add admin rule", Button("Add admin rule"))
+	if body := admin.BodyText(); !strings.Contains(body, "alice") {
+		t.Errorf("the Admins page does not list the new rule:\n%s", body)
+	}
+	admin.ClickAndWait("admin: Members", Link("Members"))
+	if text := admin.Text(Containing("tr", "@alice")); !strings.Contains(text, "Member") {
+		t.Errorf("the Members page shows alice as %q", text)
+	}
+}
