@@ -289,13 +289,51 @@ func (s *Integrations) UpdateIntegration(ctx context.Context, actor Actor, org, 
 		return forgelink.Integration{}, errStale
 	}
 	fields := map[string]string{}
+	next, changed, err := s.applyEdits(ctx, org, cur, in, fields)
+	if err != nil {
+		return forgelink.Integration{}, err
+	}
+	clientID, secret, withCreds := checkCredentialFields(fields, in)
+	if len(fields) > 0 {
+		return forgelink.Integration{}, forgelink.Invalid(fields)
+	}
+	if !withCreds && in.Name == nil && in.CABundle == nil && in.AllowedGroups == nil {
+		return forgelink.Integration{}, forgelink.Errorf(forgelink.EINVALID,
+			"Nothing to change: send client_id and client_secret, name, ca_bundle or allowed_groups.")
+	}
+	if err := s.writes.allow(org); err != nil {
+		return forgelink.Integration{}, err
+	}
+	if !withCreds {
+		return s.saveEdits(ctx, actor, cur, next, changed)
+	}
+	out, err := s.saveCredentials(ctx, next, clientID, secret, base)
+	if err != nil {
+		return forgelink.Integration{}, err
+	}
+	s.cache.forgetIntegration(org, id)
+	action, detail := forgelink.AuditIntegrationSaved, "client_id "+clientID+"; credentials verified with GitLab; status active"
+	if cur.SecretARN != "" {
+		action, detail = forgelink.AuditSecretReplaced, "client_id "+clientID+"; new secret verified with GitLab"
+	}
+	if len(changed) > 0 {
+		detail += "; changed " + strings.Join(changed, ", ")
+	}
+	s.audit(ctx, actor, action, id, detail)
+	return out, nil
+}
+
+// applyEdits checks an update's platform, URL, name, CA bundle and allowed groups against
+// cur: problems go into fields; it returns cur with the edits and the words for the
+// audit trail. Only a rate-limited URL probe is an error of its own.
+func (s *Integrations) applyEdits(ctx context.Context, org string, cur forgelink.Integration, in IntegrationInput, fields map[string]string) (forgelink.Integration, []string, error) {
 	if in.Platform != nil && strings.TrimSpace(*in.Platform) != cur.Platform {
 		fields["platform"] = "cannot be changed"
 	}
 	if in.URL != nil {
 		norm, err := s.urls.ValidateGitLabURLWith(ctx, *in.URL, s.probe(org))
 		if forgelink.ErrorCode(err) == forgelink.ERATELIMITED {
-			return forgelink.Integration{}, err
+			return forgelink.Integration{}, nil, err
 		}
 		if err != nil || norm != cur.URL {
 			fields["url"] = "cannot be changed; delete the integration and add it again"
@@ -316,8 +354,7 @@ func (s *Integrations) UpdateIntegration(ctx context.Context, actor Actor, org, 
 		}
 	}
 	if in.CABundle != nil {
-		ca := s.checkCABundle(fields, in.CABundle)
-		if ca != cur.CABundle {
+		if ca := s.checkCABundle(fields, in.CABundle); ca != cur.CABundle {
 			next.CABundle = ca
 			changed = append(changed, map[bool]string{true: "ca_bundle removed", false: "ca_bundle"}[ca == ""])
 		}
@@ -328,43 +365,20 @@ func (s *Integrations) UpdateIntegration(ctx context.Context, actor Actor, org, 
 			changed = append(changed, "who may sign in ("+describeAllowedGroups(groups)+")")
 		}
 	}
-	clientID, secret, withCreds := checkCredentialFields(fields, in)
-	if len(fields) > 0 {
-		return forgelink.Integration{}, forgelink.Invalid(fields)
-	}
-	if !withCreds && in.Name == nil && in.CABundle == nil && in.AllowedGroups == nil {
-		return forgelink.Integration{}, forgelink.Errorf(forgelink.EINVALID,
-			"Nothing to change: send client_id and client_secret, name, ca_bundle or allowed_groups.")
-	}
-	if err := s.writes.allow(org); err != nil {
-		return forgelink.Integration{}, err
-	}
-	if !withCreds {
-		if len(changed) == 0 {
-			return cur, nil
-		}
-		out, err := s.store.UpdateIntegration(ctx, next)
-		if err != nil {
-			return forgelink.Integration{}, conflictMessage(err)
-		}
-		s.cache.forgetIntegration(org, id)
-		s.audit(ctx, actor, forgelink.AuditIntegrationUpdated, id, "changed "+strings.Join(changed, ", "))
-		return out, nil
-	}
+	return next, changed, nil
+}
 
-	out, err := s.saveCredentials(ctx, next, clientID, secret, base)
+// saveEdits writes an update without credentials (nothing changed: nothing written).
+func (s *Integrations) saveEdits(ctx context.Context, actor Actor, cur, next forgelink.Integration, changed []string) (forgelink.Integration, error) {
+	if len(changed) == 0 {
+		return cur, nil
+	}
+	out, err := s.store.UpdateIntegration(ctx, next)
 	if err != nil {
-		return forgelink.Integration{}, err
+		return forgelink.Integration{}, conflictMessage(err)
 	}
-	s.cache.forgetIntegration(org, id)
-	action, detail := forgelink.AuditIntegrationSaved, "client_id "+clientID+"; credentials verified with GitLab; status active"
-	if cur.SecretARN != "" {
-		action, detail = forgelink.AuditSecretReplaced, "client_id "+clientID+"; new secret verified with GitLab"
-	}
-	if len(changed) > 0 {
-		detail += "; changed " + strings.Join(changed, ", ")
-	}
-	s.audit(ctx, actor, action, id, detail)
+	s.cache.forgetIntegration(cur.Org, cur.ID)
+	s.audit(ctx, actor, forgelink.AuditIntegrationUpdated, cur.ID, "changed "+strings.Join(changed, ", "))
 	return out, nil
 }
 

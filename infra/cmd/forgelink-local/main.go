@@ -106,14 +106,20 @@ func run(ctx context.Context, lookup func(string) (string, bool), stdout, stderr
 	st.AdminToken, st.SignInLink = st.Orgs[0].AdminToken, st.Orgs[0].SignInLink
 
 	st.BaseURL = cfg.BaseURL
-	srv := newHTTPServer(a.Handler(""))
-
 	printBanner(stdout, cfg, st)
+	return serve(ctx, ln, newHTTPServer(a.Handler("")), stdout, func() {
+		if ready != nil {
+			ready <- st
+		}
+	})
+}
+
+// serve runs srv on ln until ctx ends, then shuts it down gracefully; started is called
+// once it accepts connections.
+func serve(ctx context.Context, ln net.Listener, srv *http.Server, stdout io.Writer, started func()) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	if ready != nil {
-		ready <- st
-	}
+	started()
 	select {
 	case err := <-errc:
 		return err
