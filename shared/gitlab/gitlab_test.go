@@ -189,7 +189,7 @@ func TestPKCEVectorFromGitLabDocs(t *testing.T) {
 func TestAuthCodeURL(t *testing.T) {
 	c := &Client{}
 	in := forgelink.Integration{URL: "https://example.com/gitlab", ClientID: appID}
-	raw := c.AuthCodeURL(in, redirectURL, "state-1", "ks02i3jdikdo2k0dkfodf3m39rjfjsdk0wk349rj3jrhf")
+	raw := c.AuthCodeURLScopes(in, redirectURL, "state-1", "ks02i3jdikdo2k0dkfodf3m39rjfjsdk0wk349rj3jrhf", nil)
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +237,7 @@ func TestExchange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.mode+"/"+tt.code+"/"+tt.secret, func(t *testing.T) {
 			c, in := start(t, tt.mode, verifier)
-			tok, err := c.Exchange(context.Background(), in, tt.secret, redirectURL, tt.code, verifier)
+			tok, _, err := c.ExchangeGranted(context.Background(), in, tt.secret, redirectURL, tt.code, verifier)
 			assertClean(t, err)
 			if tt.wantCode == "" {
 				if err != nil || tok != accessToken {
@@ -262,7 +262,7 @@ func TestExchangeSlowServer(t *testing.T) {
 	c, in := start(t, "slow", "v")
 	c.Timeout = 200 * time.Millisecond
 	begin := time.Now()
-	_, err := c.Exchange(context.Background(), in, secret, redirectURL, goodCode, "v")
+	_, _, err := c.ExchangeGranted(context.Background(), in, secret, redirectURL, goodCode, "v")
 	if forgelink.ErrorCode(err) != forgelink.EUPSTREAM || !errors.Is(err, ErrUnreachable) || !strings.Contains(forgelink.ErrorMessage(err), "no server answered") {
 		t.Fatalf("err = %v", err)
 	}
@@ -470,7 +470,7 @@ func TestAuthCodeURLScopes(t *testing.T) {
 			}
 		})
 	}
-	if got := c.AuthCodeURL(forgelink.Integration{URL: "https://g.example", ClientID: "x"}, redirectURL, "s", verifier); !strings.Contains(got, "scope=read_user&") {
+	if got := c.AuthCodeURLScopes(forgelink.Integration{URL: "https://g.example", ClientID: "x"}, redirectURL, "s", verifier, nil); !strings.Contains(got, "scope=read_user&") {
 		t.Errorf("AuthCodeURL does not ask for read_user alone: %s", got)
 	}
 }

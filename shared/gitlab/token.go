@@ -51,13 +51,6 @@ func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(slog.Any("scopes", t.Scopes), slog.Time("expiry", t.Expiry))
 }
 
-// Exchange trades an authorization code for an access token. It is ExchangeToken for
-// callers that need only the token.
-func (c *Client) Exchange(ctx context.Context, in forgelink.Integration, secret, redirectURL, code, verifier string) (string, error) {
-	tok, err := c.ExchangeToken(ctx, in, secret, redirectURL, code, verifier)
-	return tok.AccessToken, err
-}
-
 // ExchangeGranted is ExchangeToken for callers that need the token and the granted
 // scopes only (the service, which does not know this package's types).
 func (c *Client) ExchangeGranted(ctx context.Context, in forgelink.Integration, secret, redirectURL, code, verifier string) (string, []string, error) {
