@@ -176,7 +176,9 @@ func testTestSignIn(t *testing.T, opts apptest.Options) {
 	if loc, _ := url.Parse(r.Header.Get("Location")); !strings.Contains(loc.Query().Get("scope"), "api") {
 		t.Errorf("a group rule needs api; the test asked for %q", loc.Query().Get("scope"))
 	}
-	r = e.Follow(t, admin, r)
+	if at := e.Follow(t, admin, r); !strings.Contains(at.Request.URL.Path, "/users/sign_in") {
+		t.Fatalf("the test did not reach GitLab's sign-in page: %s", at.Request.URL)
+	}
 	r = e.PostForm(t, admin, e.GitLabURL+"/users/sign_in", map[string]string{"user[login]": "alice", "user[password]": "password"})
 	r = e.Follow(t, admin, r)
 	r = e.Follow(t, admin, e.PostForm(t, admin, e.GitLabURL+"/oauth/authorize", apptest.HiddenInputs(r.Body, "authorize")))
@@ -206,7 +208,9 @@ func TestTestSignInExplainsAMissingScope(t *testing.T) {
 	page := e.Get(t, admin, "/orgs/"+e.Org+"/settings/integrations/"+in.ID)
 	r := e.PostForm(t, admin, "/orgs/"+e.Org+"/settings/integrations/"+in.ID+"/test",
 		map[string]string{"csrf_token": apptest.FormValue(page.Body, "csrf_token")})
-	r = e.Follow(t, admin, r) // GitLab's sign-in page
+	if at := e.Follow(t, admin, r); !strings.Contains(at.Request.URL.Path, "/users/sign_in") {
+		t.Fatalf("the test did not reach GitLab's sign-in page: %s", at.Request.URL)
+	}
 	r = e.PostForm(t, admin, e.GitLabURL+"/users/sign_in", map[string]string{"user[login]": "alice", "user[password]": "password"})
 	r = e.Follow(t, admin, r) // GitLab refuses the api scope: back to the callback, then the page
 	if !strings.Contains(r.Body, "Test sign-in failed") || !strings.Contains(r.Body, "lacks a scope") {

@@ -1,7 +1,6 @@
 package browser_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -135,16 +134,4 @@ func (p *Page) checkLayout(step, name string) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(settled, wideWidth), chromedp.EvalAwaitPromise)); err != nil {
 		p.fatalf("%s: the page did not return to %d px: %v", step, wideWidth, err)
 	}
-}
-
-// layoutProblems runs the layout check once, at the tab's current width.
-func (p *Page) layoutProblems(narrow bool) []string {
-	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.tab, stepTimeout)
-	defer cancel()
-	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](fmt.Sprintf("%s(%v)", layoutCheck, narrow)))
-	if err != nil {
-		p.fatalf("layout check: %v", err)
-	}
-	return out
 }
