@@ -93,7 +93,13 @@
 // redirect; later errors (invalid_scope, access_denied, ...) go back to the
 // redirect URI with state. The token endpoint validates parameters, then
 // client credentials (invalid_client, 401), then the code (invalid_grant,
-// 400), so a dummy code with good credentials is invalid_grant.
+// 400), so a dummy code with good credentials is invalid_grant. Credentials
+// come from HTTP Basic, else the body. Applications are Confidential unless
+// created otherwise (CreateApplication's flag, the form's checkbox, the
+// API's confidential=false); one that is not may leave out its secret, as
+// Doorkeeper's by_uid_and_secret allows: a dummy code with its client_id
+// alone is invalid_grant, a real code with PKCE gets a token. A confidential
+// application without its secret is invalid_client.
 //
 // Deliberate differences from GitLab, each for testability:
 //   - the authenticity_token of forms is rendered but not checked;

@@ -337,7 +337,10 @@ func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 }
 
 // clientCredentials reads HTTP Basic first, then the body, as Doorkeeper's
-// client_credentials :from_basic, :from_params.
+// client_credentials :from_basic, :from_params (GitLab keeps that default in
+// config/initializers/doorkeeper.rb). Doorkeeper takes the credentials as
+// present when the client_id is (Credentials delegates blank? to uid), so a
+// body with a client_id and no client_secret still names the client.
 func clientCredentials(r *http.Request) (id, secret string) {
 	if id, secret, ok := r.BasicAuth(); ok {
 		return id, secret
@@ -345,8 +348,21 @@ func clientCredentials(r *http.Request) (id, secret string) {
 	return r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 }
 
-// authenticateClient is Doorkeeper's Application.by_uid_and_secret: a
-// public app may omit the secret, a wrong secret fails for every app.
+// authenticateClient is Doorkeeper's Application.by_uid_and_secret
+// (doorkeeper-gem/doorkeeper v5.8, lib/doorkeeper/models/application_mixin.rb):
+//
+//	app = by_uid(uid)
+//	return unless app
+//	return app if secret.blank? && !app.confidential?
+//	return unless app.secret_matches?(secret)
+//
+// so an application that is not Confidential (a public client) is
+// authenticated by its client_id alone, while a secret that is sent must be
+// right for every application. GitLab's Authn::OauthApplication overrides
+// only secret_matches? (hashed secrets). With the token endpoint's order
+// (client before grant), a made-up code with the client_id alone is
+// invalid_grant for a public application and invalid_client for a
+// confidential one: how forgelink tells them apart.
 func (s *Server) authenticateClient(r *http.Request) (Application, bool) {
 	id, secret := clientCredentials(r)
 	if id == "" {

@@ -203,6 +203,81 @@ func TestCredentialCheck(t *testing.T) {
 	}
 }
 
+// TestPublicClientWithoutSecret: an application that is not Confidential is
+// authenticated by its client_id alone (Doorkeeper's by_uid_and_secret), so a
+// token request without a secret reaches the code check: a made-up code is
+// invalid_grant, a real one with its PKCE verifier gets a token. The same
+// request for a Confidential application is invalid_client; a secret that is
+// sent is checked for both.
+func TestPublicClientWithoutSecret(t *testing.T) {
+	s, base := start(t, Options{})
+	public := s.CreateApplication("public", testCallback, []string{"read_user"}, false, false)
+	confidential := s.CreateApplication("confidential", testCallback, []string{"read_user"}, true, false)
+	probe := func(id string, secret *string, basic bool) (int, string) {
+		t.Helper()
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {"made-up"}, "redirect_uri": {testCallback},
+			"code_verifier": {oauth2.GenerateVerifier()}}
+		if !basic {
+			form.Set("client_id", id)
+			if secret != nil {
+				form.Set("client_secret", *secret)
+			}
+		}
+		req, _ := http.NewRequest(http.MethodPost, base+"/oauth/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if basic {
+			req.SetBasicAuth(id, "")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]string
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m["error"]
+	}
+	wrong, empty := "wrong-secret", ""
+	for _, tt := range []struct {
+		name   string
+		app    Application
+		secret *string
+		basic  bool
+		status int
+		error  string
+	}{
+		{"public, no secret", public, nil, false, 400, "invalid_grant"},
+		{"public, empty secret", public, &empty, false, 400, "invalid_grant"},
+		{"public, Basic with an empty secret", public, nil, true, 400, "invalid_grant"},
+		{"public, its secret", public, &public.Secret, false, 400, "invalid_grant"},
+		{"public, a wrong secret", public, &wrong, false, 401, "invalid_client"},
+		{"confidential, no secret", confidential, nil, false, 401, "invalid_client"},
+		{"confidential, Basic with an empty secret", confidential, nil, true, 401, "invalid_client"},
+		{"confidential, its secret", confidential, &confidential.Secret, false, 400, "invalid_grant"},
+	} {
+		if st, code := probe(tt.app.UID, tt.secret, tt.basic); st != tt.status || code != tt.error {
+			t.Errorf("%s: %d %s, want %d %s", tt.name, st, code, tt.status, tt.error)
+		}
+	}
+
+	// A real sign-in of the public application: the code and the verifier suffice.
+	cfg := oauthConfig(base, public, "read_user")
+	cfg.ClientSecret = ""
+	c, verifier := code(t, base, cfg, "alice")
+	tok, err := cfg.Exchange(context.Background(), c, oauth2.VerifierOption(verifier))
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("public client's exchange without a secret: %v", err)
+	}
+	if st, u := apiGet(t, base+"/api/v4/user", tok.AccessToken); st != 200 || u["username"] != "alice" {
+		t.Errorf("token of the public client: %d %v", st, u)
+	}
+	// Without the verifier the code is no good to someone who only has the client_id.
+	c, _ = code(t, base, cfg, "alice")
+	if _, err := cfg.Exchange(context.Background(), c); err == nil || retrieveErr(t, err).ErrorCode != "invalid_request" {
+		t.Errorf("public client's exchange without the verifier: %v, want invalid_request (code_verifier missing)", err)
+	}
+}
+
 func TestAuthorizeErrors(t *testing.T) {
 	s, base := start(t, Options{})
 	app := s.CreateApplication("app", testCallback, []string{"read_user"}, true, false)

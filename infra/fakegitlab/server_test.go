@@ -193,6 +193,18 @@ func TestApplicationPages(t *testing.T) {
 	if a := s.Applications()[1]; !a.Trusted || a.OwnerID != 0 {
 		t.Fatalf("admin app: %+v", a)
 	}
+
+	// Confidential unticked: Rails sends the hidden "0" alone, and the application is
+	// public; the pages say so.
+	form.Del("doorkeeper_application[trusted]")
+	form["doorkeeper_application[confidential]"] = []string{"0"}
+	p = do(t, c, http.MethodPost, base+"/-/user_settings/applications", form)
+	if a := s.Applications()[2]; p.Status != 302 || a.Confidential {
+		t.Fatalf("create without Confidential: %d, app %+v", p.Status, a)
+	}
+	if p = get(t, c, p.Location); !strings.Contains(p.Body, `<output id="confidential">N</output>`) {
+		t.Errorf("show page of a public application lacks Confidential N:\n%s", p.Body)
+	}
 }
 
 var (
