@@ -1,9 +1,10 @@
 // Package gitlab is forgelink's client of a self-managed GitLab server: the OAuth
 // authorization-code flow with PKCE (over golang.org/x/oauth2), the current user, group
-// membership, and the credential check run before an integration is saved. Every request
-// goes through the SSRF-guarded client of shared/netguard, every answer is read with a
-// bound, and every error is a *forgelink.Error whose message names the GitLab server but
-// never a secret, code, token or network detail (see errors.go for the kinds).
+// membership, and the checks run before an integration is saved (are the credentials
+// right, is the application Confidential). Every request goes through the SSRF-guarded
+// client of shared/netguard, every answer is read with a bound, and every error is a
+// *forgelink.Error whose message names the GitLab server but never a secret, code, token
+// or network detail (see errors.go for the kinds).
 package gitlab
 
 import (
@@ -112,17 +113,9 @@ func (c *Client) CheckCredentials(ctx context.Context, in forgelink.Integration,
 	if fields := requiredCredentials(clientID, secret); len(fields) > 0 {
 		return forgelink.Invalid(fields)
 	}
-	hc, err := c.Policy.UncachedClient(in.CABundle, c.timeout())
-	if err != nil {
-		return err
-	}
-	defer hc.CloseIdleConnections()
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
-	code := "forgelink-check-" + rand.Text()
-	_, err = config(in, clientID, secret, redirectURL, nil).Exchange(ctx, code, oauth2.VerifierOption(Verifier()))
+	code, err := c.redeemMadeUpCode(ctx, in, clientID, secret, redirectURL)
 	if err == nil {
-		return forgelink.Wrap(forgelink.EUPSTREAM, kindError(ErrNotGitLab, errors.New("a made-up code was accepted")),
-			"%s does not look like a GitLab server (it accepted a made-up sign-in code).", in.URL)
+		return acceptedMadeUpCode(in.URL)
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.ErrorCode != "" {
@@ -137,6 +130,60 @@ func (c *Client) CheckCredentials(ctx context.Context, in forgelink.Integration,
 		}
 	}
 	return upstream(in.URL, err, secret, code)
+}
+
+// IsConfidential tells whether the application clientID on the GitLab server of in is
+// marked Confidential. It is meaningful for a client id CheckCredentials accepted (an
+// unknown one looks Confidential). Like the credential check it redeems a made-up code,
+// but with the client_id alone: no client_secret in the request at all. GitLab
+// (Doorkeeper's Application.by_uid_and_secret) authenticates an application that is not
+// Confidential by its client_id alone, so the code check answers invalid_grant; a
+// Confidential one needs its secret: invalid_client. Any other answer is an error: the
+// caller cannot tell.
+func (c *Client) IsConfidential(ctx context.Context, in forgelink.Integration, clientID, redirectURL string) (bool, error) {
+	if strings.TrimSpace(clientID) == "" {
+		return false, forgelink.Invalid(map[string]string{"client_id": "is required"})
+	}
+	code, err := c.redeemMadeUpCode(ctx, in, clientID, "", redirectURL)
+	if err == nil {
+		return false, acceptedMadeUpCode(in.URL)
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		switch re.ErrorCode {
+		case "invalid_client":
+			return true, nil
+		case "invalid_grant":
+			return false, nil
+		}
+	}
+	return false, upstream(in.URL, err, code)
+}
+
+// redeemMadeUpCode sends GitLab's token endpoint a code nobody issued, with PKCE, and
+// returns the code and oauth2's error. With an empty secret the request carries no
+// client_secret at all: AuthStyleInParams adds the parameter only when it is set, and
+// never falls back to a Basic header (config's AuthStyle is fixed, not auto-detected).
+//
+// in.CABundle may be a bundle that is not saved yet, so the call uses a one-off client
+// that is not cached.
+func (c *Client) redeemMadeUpCode(ctx context.Context, in forgelink.Integration, clientID, secret, redirectURL string) (string, error) {
+	hc, err := c.Policy.UncachedClient(in.CABundle, c.timeout())
+	if err != nil {
+		return "", err
+	}
+	defer hc.CloseIdleConnections()
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
+	code := "forgelink-check-" + rand.Text()
+	_, err = config(in, clientID, secret, redirectURL, nil).Exchange(ctx, code, oauth2.VerifierOption(Verifier()))
+	return code, err
+}
+
+// acceptedMadeUpCode is the error of a server that issued a token for a code nobody
+// issued: whatever it is, it is not a GitLab forgelink can trust.
+func acceptedMadeUpCode(base string) error {
+	return forgelink.Wrap(forgelink.EUPSTREAM, kindError(ErrNotGitLab, errors.New("a made-up code was accepted")),
+		"%s does not look like a GitLab server (it accepted a made-up sign-in code).", base)
 }
 
 func requiredCredentials(clientID, secret string) map[string]string {
