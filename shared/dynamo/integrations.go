@@ -46,6 +46,7 @@ type integrationAttrs struct {
 	SecretUpdatedAt time.Time             `dynamodbav:"secret_updated_at"`
 	CABundle        string                `dynamodbav:"ca_bundle"`
 	Status          forgelink.Status      `dynamodbav:"status"`
+	NotConfidential bool                  `dynamodbav:"not_confidential"`
 	Version         int64                 `dynamodbav:"version"`
 	CreatedAt       time.Time             `dynamodbav:"created_at"`
 	UpdatedAt       time.Time             `dynamodbav:"updated_at"`
@@ -59,7 +60,7 @@ type integrationAttrs struct {
 // are not among them: only TouchIntegration sets those, so an admin's edit based on an
 // older read never turns them back.
 var integrationMutable = []string{"name", "client_id", "secret_arn", "secret_version", "secret_updated_at",
-	"ca_bundle", "status", "allowed_groups", "version", "updated_at"}
+	"ca_bundle", "status", "not_confidential", "allowed_groups", "version", "updated_at"}
 
 func newIntegrationItem(in forgelink.Integration) integrationItem {
 	groups := make([]groupRuleItem, 0, len(in.AllowedGroups))

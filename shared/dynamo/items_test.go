@@ -71,7 +71,7 @@ func TestItemCodec(t *testing.T) {
 	t.Run("integration", codecCase[forgelink.Integration]{
 		domain: forgelink.Integration{Org: "acme", ID: "i1", Platform: "gitlab", Name: "GL", URL: "https://g.example.com",
 			ClientID: "cid", SecretARN: "arn:s", SecretVersion: "v1", SecretUpdatedAt: t1, CABundle: "PEM",
-			Status: forgelink.StatusActive, Version: 7, CreatedAt: t0, UpdatedAt: t1,
+			Status: forgelink.StatusActive, NotConfidential: true, Version: 7, CreatedAt: t0, UpdatedAt: t1,
 			AllowedGroups: []forgelink.GroupRule{{Path: "eng/platform", MinAccessLevel: 30}, {Path: "ops", MinAccessLevel: 10}},
 			VerifiedAt:    t1, LastSignInAt: t0},
 		item: func(in forgelink.Integration) any { return newIntegrationItem(in) },
@@ -79,7 +79,8 @@ func TestItemCodec(t *testing.T) {
 		want: map[string]types.AttributeValue{"PK": s("ORG#acme"), "SK": s("INTEGRATION#i1"), "type": s("integration"),
 			"org": s("acme"), "id": s("i1"), "platform": s("gitlab"), "name": s("GL"), "url": s("https://g.example.com"),
 			"client_id": s("cid"), "secret_arn": s("arn:s"), "secret_version": s("v1"), "secret_updated_at": s(t1S),
-			"ca_bundle": s("PEM"), "status": s("active"), "version": n("7"), "created_at": s(t0S), "updated_at": s(t1S),
+			"ca_bundle": s("PEM"), "status": s("active"), "not_confidential": &types.AttributeValueMemberBOOL{Value: true},
+			"version": n("7"), "created_at": s(t0S), "updated_at": s(t1S),
 			"allowed_groups": &types.AttributeValueMemberL{Value: []types.AttributeValue{
 				&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"path": s("eng/platform"), "min_access_level": n("30")}},
 				&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"path": s("ops"), "min_access_level": n("10")}},
@@ -179,9 +180,10 @@ func TestItemCodecEdges(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got["allowed_groups"], &types.AttributeValueMemberL{Value: []types.AttributeValue{}}) {
 			t.Errorf("allowed_groups = %#v, %v; want an empty list (UpdateIntegration sets it)", got["allowed_groups"], err)
 		}
-		// Items written before allowed_groups existed read as "no restriction".
+		// Items written before allowed_groups existed read as "no restriction", and those
+		// from before not_confidential as "no warning".
 		in, err := readAs[integrationItem](map[string]types.AttributeValue{"id": s("i1")})
-		if err != nil || in.AllowedGroups != nil || !in.VerifiedAt.IsZero() {
+		if err != nil || in.AllowedGroups != nil || !in.VerifiedAt.IsZero() || in.NotConfidential {
 			t.Errorf("old item read as %+v, %v", in, err)
 		}
 	})

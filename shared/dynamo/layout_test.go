@@ -118,7 +118,7 @@ func checkAttrTypes(t *testing.T, items []map[string]any) {
 	want := map[string]string{
 		"org": "PK:S SK:S created_at:S name:S slug:S type:S",
 		"integration": "PK:S SK:S allowed_groups:L[M{min_access_level:N path:S}] ca_bundle:S client_id:S created_at:S id:S " +
-			"last_sign_in_at:S name:S org:S platform:S secret_arn:S secret_updated_at:S secret_version:S status:S type:S " +
+			"last_sign_in_at:S name:S not_confidential:bool org:S platform:S secret_arn:S secret_updated_at:S secret_version:S status:S type:S " +
 			"updated_at:S url:S verified_at:S version:N",
 		"url": "PK:S SK:S integration_id:S type:S",
 		"member": "PK:S SK:S first_seen_at:S integration_id:S last_seen_at:S org:S role:S sessions:L[M{expires:S hash:S}] type:S " +

@@ -52,6 +52,10 @@ type Integration struct {
 	SecretUpdatedAt time.Time
 	CABundle        string // optional PEM for GitLab servers with a private CA
 	Status          Status
+	// NotConfidential: the last Save found the GitLab application not marked Confidential,
+	// so GitLab does not require its secret. false when it is Confidential, and when the
+	// check could not tell (a warning, never a reason to refuse).
+	NotConfidential bool
 	// Version is the optimistic-locking counter: every update must name the version it read.
 	Version   int64
 	CreatedAt time.Time

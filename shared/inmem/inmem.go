@@ -176,6 +176,7 @@ func (s *Store) UpdateIntegration(ctx context.Context, in forgelink.Integration)
 	next.SecretUpdatedAt = in.SecretUpdatedAt
 	next.CABundle = in.CABundle
 	next.Status = in.Status
+	next.NotConfidential = in.NotConfidential
 	next.AllowedGroups = in.AllowedGroups
 	next.Version = old.Version + 1
 	next.UpdatedAt = s.now()

@@ -138,6 +138,7 @@ func testIntegrationLifecycle(t *testing.T, e *env) {
 	edit := got
 	edit.ClientID, edit.SecretARN, edit.SecretVersion = "app-id", "arn:aws:secretsmanager:x:1:secret:s-abcdef", "v1"
 	edit.SecretUpdatedAt, edit.Status, edit.CABundle = e.clock.Now(), forgelink.StatusActive, "-----BEGIN CERTIFICATE-----"
+	edit.NotConfidential = true
 	updated, err := e.UpdateIntegration(e.ctx, edit)
 	wantCode(t, err, "", "update")
 	want = edit
@@ -161,11 +162,22 @@ func testIntegrationLifecycle(t *testing.T, e *env) {
 	got, _ = e.GetIntegration(e.ctx, "acme", "int1")
 	same(t, got, want, "integration after refused updates")
 
-	wantCode(t, e.DeleteIntegration(e.ctx, "acme", "int1", 1), forgelink.ECONFLICT, "delete with a stale version")
-	wantCode(t, e.DeleteIntegration(e.ctx, "acme", "int1", 2), "", "delete")
+	// The not-Confidential flag is cleared by an update, like any mutable field.
+	confirmed := got
+	confirmed.NotConfidential = false
+	updated, err = e.UpdateIntegration(e.ctx, confirmed)
+	wantCode(t, err, "", "update clearing not_confidential")
+	want = confirmed
+	want.Version, want.UpdatedAt = 3, e.clock.Now()
+	same(t, updated, want, "integration confirmed Confidential")
+	got, _ = e.GetIntegration(e.ctx, "acme", "int1")
+	same(t, got, want, "integration confirmed Confidential read back")
+
+	wantCode(t, e.DeleteIntegration(e.ctx, "acme", "int1", 2), forgelink.ECONFLICT, "delete with a stale version")
+	wantCode(t, e.DeleteIntegration(e.ctx, "acme", "int1", 3), "", "delete")
 	_, err = e.GetIntegration(e.ctx, "acme", "int1")
 	wantCode(t, err, forgelink.ENOTFOUND, "get deleted")
-	wantCode(t, e.DeleteIntegration(e.ctx, "acme", "int1", 2), forgelink.ENOTFOUND, "delete again")
+	wantCode(t, e.DeleteIntegration(e.ctx, "acme", "int1", 3), forgelink.ENOTFOUND, "delete again")
 	list, _ = e.ListIntegrations(e.ctx, "acme")
 	if len(list) != 1 || list[0].ID != "int0" {
 		t.Fatalf("list after delete = %+v, want int0 only", list)
