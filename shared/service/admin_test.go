@@ -28,11 +28,28 @@ func (c *adminClock) add(d time.Duration) {
 }
 
 // stubGitLab accepts one client id / secret pair; err, when set, is returned instead.
+// Its application is Confidential unless public is set; confErr, when set, is what
+// IsConfidential returns instead of an answer.
 type stubGitLab struct {
 	GitLab
 	clientID, secret string
 	err              error
 	redirects        []string
+	public           bool
+	confErr          error
+	confCalls        int
+}
+
+func (g *stubGitLab) IsConfidential(ctx context.Context, _ forgelink.Integration, clientID, redirectURL string) (bool, error) {
+	g.confCalls++
+	g.redirects = append(g.redirects, redirectURL)
+	if g.confErr != nil {
+		return false, g.confErr
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return !g.public || clientID != g.clientID, nil
 }
 
 func (g *stubGitLab) CheckCredentials(_ context.Context, _ forgelink.Integration, clientID, secret, redirectURL string) error {

@@ -232,7 +232,7 @@ func (s *Integrations) createIntegration(ctx context.Context, actor Actor, org s
 		return forgelink.Integration{}, err
 	}
 	s.audit(ctx, actor, forgelink.AuditIntegrationCreated, item.ID, describe(item))
-	s.audit(ctx, actor, forgelink.AuditIntegrationSaved, item.ID, "client_id "+clientID+"; credentials verified with GitLab; status active")
+	s.audit(ctx, actor, forgelink.AuditIntegrationSaved, item.ID, "client_id "+clientID+"; credentials verified with GitLab; status active"+confidentialNote(active))
 	return active, nil
 }
 
@@ -305,7 +305,7 @@ func (s *Integrations) UpdateIntegration(ctx context.Context, actor Actor, org, 
 		return forgelink.Integration{}, err
 	}
 	if !withCreds {
-		return s.saveEdits(ctx, actor, cur, next, changed)
+		return s.saveEdits(ctx, actor, cur, s.recheckConfidential(ctx, next, base), changed)
 	}
 	out, err := s.saveCredentials(ctx, next, clientID, secret, base)
 	if err != nil {
@@ -319,7 +319,7 @@ func (s *Integrations) UpdateIntegration(ctx context.Context, actor Actor, org, 
 	if len(changed) > 0 {
 		detail += "; changed " + strings.Join(changed, ", ")
 	}
-	s.audit(ctx, actor, action, id, detail)
+	s.audit(ctx, actor, action, id, detail+confidentialNote(out))
 	return out, nil
 }
 
@@ -370,7 +370,8 @@ func (s *Integrations) applyEdits(ctx context.Context, org string, cur forgelink
 
 // saveEdits writes an update without credentials (nothing changed: nothing written).
 func (s *Integrations) saveEdits(ctx context.Context, actor Actor, cur, next forgelink.Integration, changed []string) (forgelink.Integration, error) {
-	if len(changed) == 0 {
+	confirmed := cur.NotConfidential && !next.NotConfidential
+	if len(changed) == 0 && !confirmed {
 		return cur, nil
 	}
 	out, err := s.store.UpdateIntegration(ctx, next)
@@ -378,7 +379,14 @@ func (s *Integrations) saveEdits(ctx context.Context, actor Actor, cur, next for
 		return forgelink.Integration{}, conflictMessage(err)
 	}
 	s.cache.forgetIntegration(cur.Org, cur.ID)
-	s.audit(ctx, actor, forgelink.AuditIntegrationUpdated, cur.ID, "changed "+strings.Join(changed, ", "))
+	var details []string
+	if len(changed) > 0 {
+		details = append(details, "changed "+strings.Join(changed, ", "))
+	}
+	if confirmed {
+		details = append(details, "application is Confidential now")
+	}
+	s.audit(ctx, actor, forgelink.AuditIntegrationUpdated, cur.ID, strings.Join(details, "; "))
 	return out, nil
 }
 
@@ -394,12 +402,17 @@ func (s *Integrations) saveEdits(ctx context.Context, actor Actor, cur, next for
 // A secret created here (first save) is deleted again when the item write fails.
 // The version only moves when the save succeeds, so retrying after a failure works.
 func (s *Integrations) saveCredentials(ctx context.Context, next forgelink.Integration, clientID, secret, base string) (forgelink.Integration, error) {
+	// One probe token covers both calls to GitLab, and one budget bounds them: a slow
+	// GitLab must not push the Save past the function's timeout.
 	if err := s.probes.allow(next.Org); err != nil {
 		return forgelink.Integration{}, err
 	}
-	if err := s.gitlab.CheckCredentials(ctx, next, clientID, secret, CallbackURL(base, next.Org, next.ID)); err != nil {
+	gctx, cancel := context.WithTimeout(ctx, s.gitlabBudget)
+	defer cancel()
+	if err := s.gitlab.CheckCredentials(gctx, next, clientID, secret, CallbackURL(base, next.Org, next.ID)); err != nil {
 		return forgelink.Integration{}, err
 	}
+	next.NotConfidential = s.notConfidential(gctx, next, clientID, base, false)
 	name := s.secretName(next.Org, next.ID)
 	ref, err := s.secrets.PutSecret(ctx, name, secret, map[string]string{
 		"org": next.Org, "integration": next.ID, "managed-by": "forgelink",
@@ -420,6 +433,46 @@ func (s *Integrations) saveCredentials(ctx context.Context, next forgelink.Integ
 		return forgelink.Integration{}, conflictMessage(err)
 	}
 	return out, nil
+}
+
+// notConfidential asks GitLab whether the application clientID is not marked
+// Confidential. When GitLab cannot tell, the Save goes on: it logs and returns unknown.
+func (s *Integrations) notConfidential(ctx context.Context, in forgelink.Integration, clientID, base string, unknown bool) bool {
+	confidential, err := s.gitlab.IsConfidential(ctx, in, clientID, CallbackURL(base, in.Org, in.ID))
+	if err != nil {
+		s.log.WarnContext(ctx, "could not tell whether the GitLab application is Confidential",
+			"org", in.Org, "integration", in.ID, "error", err.Error())
+		return unknown
+	}
+	return !confidential
+}
+
+// recheckConfidential asks GitLab again, at a Save without new credentials, about an
+// application found not Confidential before. The check needs no secret, so ticking
+// Confidential on GitLab and pressing Save here clears the warning. It is a call out to
+// GitLab, so it takes a probe token; without one, or when GitLab cannot tell, the
+// warning stays and the Save goes on.
+func (s *Integrations) recheckConfidential(ctx context.Context, in forgelink.Integration, base string) forgelink.Integration {
+	if !in.NotConfidential || in.ClientID == "" {
+		return in
+	}
+	if err := s.probes.allow(in.Org); err != nil {
+		s.log.WarnContext(ctx, "Confidential re-check skipped: probe limit reached", "org", in.Org, "integration", in.ID)
+		return in
+	}
+	gctx, cancel := context.WithTimeout(ctx, s.gitlabBudget)
+	defer cancel()
+	in.NotConfidential = s.notConfidential(gctx, in, in.ClientID, base, true)
+	return in
+}
+
+// confidentialNote is the audit detail of a Save that found the application not
+// Confidential.
+func confidentialNote(in forgelink.Integration) string {
+	if in.NotConfidential {
+		return "; application is not Confidential"
+	}
+	return ""
 }
 
 // dropUnreferencedSecret deletes the secret of a save whose item write failed, unless

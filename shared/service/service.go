@@ -22,6 +22,9 @@ type GitLab interface {
 	ExchangeGranted(ctx context.Context, in forgelink.Integration, secret, redirectURL, code, verifier string) (accessToken string, scopes []string, err error)
 	User(ctx context.Context, in forgelink.Integration, accessToken string) (forgelink.GitLabUser, error)
 	CheckCredentials(ctx context.Context, in forgelink.Integration, clientID, secret, redirectURL string) error
+	// IsConfidential tells whether the application clientID (one CheckCredentials
+	// accepted) is marked Confidential on GitLab; an error means GitLab could not tell.
+	IsConfidential(ctx context.Context, in forgelink.Integration, clientID, redirectURL string) (bool, error)
 	GroupAccessLevel(ctx context.Context, in forgelink.Integration, accessToken, group string, userID int64) (int, error)
 	// Probe reaches the server at in.URL and reads its public OpenID discovery document;
 	// a network failure is EINVALID on the url field.

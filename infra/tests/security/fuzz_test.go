@@ -55,6 +55,9 @@ func (stubGitLab) GroupAccessLevel(context.Context, forgelink.Integration, strin
 func (stubGitLab) Probe(_ context.Context, in forgelink.Integration) (forgelink.ServerInfo, error) {
 	return forgelink.ServerInfo{Status: 200, Issuer: in.URL}, nil
 }
+func (stubGitLab) IsConfidential(context.Context, forgelink.Integration, string, string) (bool, error) {
+	return true, nil
+}
 func (stubGitLab) CheckCredentials(_ context.Context, _ forgelink.Integration, _, secret, _ string) error {
 	if strings.HasPrefix(secret, "wrong") {
 		return forgelink.Invalid(map[string]string{"client_secret": "wrong"})
