@@ -61,6 +61,11 @@ func igAPIPath(e *apptest.Env, rest string) string {
 	return "/api/v1/orgs/" + e.Org + "/integrations" + rest
 }
 
+// igPath is the page of an integration.
+func igPath(e *apptest.Env, id string) string {
+	return "/orgs/" + e.Org + "/settings/integrations/" + id
+}
+
 // igNewApp creates an application on the fake GitLab for an integration's callback URL.
 func igNewApp(e *apptest.Env, callback string) apptest.Credentials {
 	app := e.GitLab.CreateApplication("forgelink", callback, []string{"api", "read_user"}, true, false)

@@ -327,53 +327,92 @@ func (s *integrationsServer) handleSaveIntegrationForm() http.Handler {
 			s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
 			return
 		}
-		clientID, secret := r.PostFormValue("client_id"), r.PostFormValue("client_secret")
-		name, ca := r.PostFormValue("name"), r.PostFormValue("ca_bundle")
-		version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
-		input := service.IntegrationInput{Name: &name, CABundle: &ca, Version: version}
-		// A pending integration needs credentials; an active one keeps its secret unless
-		// a new one is typed. The edit page fills in the current Application ID, so that
-		// value with an empty Secret means "keep the credentials" (a rename), not "a new
-		// ID without its secret".
-		keep := cur.Status == forgelink.StatusActive && secret == "" &&
-			(clientID == "" || strings.TrimSpace(clientID) == cur.ClientID)
-		if !keep {
-			input.ClientID, input.ClientSecret = &clientID, &secret
-		}
-		groups, sent := postedGroups(r)
-		if sent {
-			input.AllowedGroups = &groups
-		}
-		if version != 0 && version != cur.Version && s.alreadySaved(cur, clientID, secret, name, ca, groups, sent) {
+		f := readSaveForm(r)
+		saved := integrationsPath(cur.Org) + "?saved=" + cur.ID
+		if s.savedBefore(cur, f) {
 			// The same form sent twice (a double click, a reload): the first one saved it.
-			http.Redirect(w, r, integrationsPath(cur.Org)+"?saved="+cur.ID, http.StatusSeeOther)
+			http.Redirect(w, r, saved, http.StatusSeeOther)
 			return
 		}
-		in, err := s.integrations.UpdateIntegration(r.Context(), actor, actor.Org, cur.ID, input, s.base(r))
+		_, err = s.integrations.UpdateIntegration(r.Context(), actor, actor.Org, cur.ID, f.input(cur), s.base(r))
+		if forgelink.ErrorCode(err) == forgelink.ECONFLICT && s.savedMeanwhile(r, cur, f) {
+			// Both sends of one form read the same version (the second click arrived while
+			// the first was still at GitLab): the first one saved it, so this is no conflict.
+			http.Redirect(w, r, saved, http.StatusSeeOther)
+			return
+		}
 		if err != nil {
-			switch forgelink.ErrorCode(err) {
-			case forgelink.EINVALID, forgelink.EUPSTREAM, forgelink.ECONFLICT, forgelink.ERATELIMITED, forgelink.EUNAVAILABLE:
-				_, status := s.prepareFailure(w, r, err)
-				page := s.editPage(r, sid, cur)
-				page.ClientID, page.Name, page.CABundle = clientID, name, ca
-				if sent {
-					page.Groups = groupRows(groups)
-				}
-				if version != 0 {
-					page.Version = version
-				}
-				page.Errors = fieldsOrEmpty(err)
-				page.Summary = summarize(page.Errors)
-				page.Message = forgelink.ErrorMessage(err)
-				page.CredentialsWrong = page.Errors["client_secret"] == gitlab.WrongCredentials
-				s.render(w, r, status, "integrations_edit.html", page)
-			default:
-				s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
-			}
+			s.renderSaveFailure(w, r, sid, cur, f, err)
 			return
 		}
-		http.Redirect(w, r, integrationsPath(in.Org)+"?saved="+in.ID, http.StatusSeeOther)
+		http.Redirect(w, r, saved, http.StatusSeeOther)
 	})
+}
+
+// saveForm is what the integration page's form posted.
+type saveForm struct {
+	clientID, secret, name, ca string
+	version                    int64
+	groups                     []forgelink.GroupRule
+	groupsSent                 bool
+}
+
+func readSaveForm(r *http.Request) saveForm {
+	f := saveForm{
+		clientID: r.PostFormValue("client_id"), secret: r.PostFormValue("client_secret"),
+		name: r.PostFormValue("name"), ca: r.PostFormValue("ca_bundle"),
+	}
+	f.version, _ = strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+	f.groups, f.groupsSent = postedGroups(r)
+	return f
+}
+
+// input is the change f asks of cur. A pending integration needs credentials; an active
+// one keeps its secret unless a new one is typed. The edit page fills in the current
+// Application ID, so that value with an empty Secret means "keep the credentials" (a
+// rename), not "a new ID without its secret".
+func (f saveForm) input(cur forgelink.Integration) service.IntegrationInput {
+	input := service.IntegrationInput{Name: &f.name, CABundle: &f.ca, Version: f.version}
+	keep := cur.Status == forgelink.StatusActive && f.secret == "" &&
+		(f.clientID == "" || strings.TrimSpace(f.clientID) == cur.ClientID)
+	if !keep {
+		input.ClientID, input.ClientSecret = &f.clientID, &f.secret
+	}
+	if f.groupsSent {
+		input.AllowedGroups = &f.groups
+	}
+	return input
+}
+
+// savedMeanwhile reads the integration again after a conflict and tells whether f is
+// what it now is (savedBefore).
+func (s *integrationsServer) savedMeanwhile(r *http.Request, cur forgelink.Integration, f saveForm) bool {
+	latest, err := s.integrations.GetIntegration(r.Context(), cur.Org, cur.ID)
+	return err == nil && s.savedBefore(latest, f)
+}
+
+// renderSaveFailure shows the integration page again with the admin's input (the secret
+// never) and what went wrong, or an error page for failures the form cannot help with.
+func (s *integrationsServer) renderSaveFailure(w http.ResponseWriter, r *http.Request, sid string, cur forgelink.Integration, f saveForm, err error) {
+	switch forgelink.ErrorCode(err) {
+	case forgelink.EINVALID, forgelink.EUPSTREAM, forgelink.ECONFLICT, forgelink.ERATELIMITED, forgelink.EUNAVAILABLE:
+		_, status := s.prepareFailure(w, r, err)
+		page := s.editPage(r, sid, cur)
+		page.ClientID, page.Name, page.CABundle = f.clientID, f.name, f.ca
+		if f.groupsSent {
+			page.Groups = groupRows(f.groups)
+		}
+		if f.version != 0 {
+			page.Version = f.version
+		}
+		page.Errors = fieldsOrEmpty(err)
+		page.Summary = summarize(page.Errors)
+		page.Message = forgelink.ErrorMessage(err)
+		page.CredentialsWrong = page.Errors["client_secret"] == gitlab.WrongCredentials
+		s.render(w, r, status, "integrations_edit.html", page)
+	default:
+		s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(cur.Org), ActionLabel: "Back to integrations"})
+	}
 }
 
 func (s *integrationsServer) handleDeleteIntegrationForm() http.Handler {
@@ -396,19 +435,20 @@ func (s *integrationsServer) handleDeleteIntegrationForm() http.Handler {
 	})
 }
 
-// alreadySaved tells whether a form based on an older version asks for what cur already
-// is: an active integration with that Application ID, name, CA bundle and groups, whose
-// secret (when one was sent) was saved in the last minutes.
-func (s *integrationsServer) alreadySaved(cur forgelink.Integration, clientID, secret, name, ca string, groups []forgelink.GroupRule, sent bool) bool {
-	name = strings.TrimSpace(name)
+// savedBefore tells whether f, a form based on an older version, asks for what cur
+// already is: an active integration with that Application ID, name, CA bundle and
+// groups, whose secret (when one was sent) was saved in the last minutes.
+func (s *integrationsServer) savedBefore(cur forgelink.Integration, f saveForm) bool {
+	name := strings.TrimSpace(f.name)
 	switch {
-	case cur.Status != forgelink.StatusActive, strings.TrimSpace(clientID) != cur.ClientID,
+	case f.version == 0, f.version == cur.Version,
+		cur.Status != forgelink.StatusActive, strings.TrimSpace(f.clientID) != cur.ClientID,
 		name != cur.Name && !(name == "" && cur.Name == cur.Host()),
-		strings.TrimSpace(ca) != strings.TrimSpace(cur.CABundle),
-		sent && !slices.Equal(groups, cur.AllowedGroups):
+		strings.TrimSpace(f.ca) != strings.TrimSpace(cur.CABundle),
+		f.groupsSent && !slices.Equal(f.groups, cur.AllowedGroups):
 		return false
 	}
-	return secret == "" || s.now().Sub(cur.SecretUpdatedAt) < 10*time.Minute
+	return f.secret == "" || s.now().Sub(cur.SecretUpdatedAt) < 10*time.Minute
 }
 
 // sameName is the host of another integration of in's org with in's display name; ""
