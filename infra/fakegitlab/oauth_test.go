@@ -260,6 +260,15 @@ func TestPublicClientWithoutSecret(t *testing.T) {
 		}
 	}
 
+	// Ticking Confidential on GitLab makes the secret necessary from then on.
+	if !s.UpdateApplication(public.UID, func(a *Application) { a.Confidential = true }) || s.UpdateApplication("nope", func(*Application) {}) {
+		t.Fatal("UpdateApplication")
+	}
+	if st, code := probe(public.UID, nil, false); st != 401 || code != "invalid_client" {
+		t.Errorf("after ticking Confidential, no secret: %d %s, want 401 invalid_client", st, code)
+	}
+	s.UpdateApplication(public.UID, func(a *Application) { a.Confidential = false })
+
 	// A real sign-in of the public application: the code and the verifier suffice.
 	cfg := oauthConfig(base, public, "read_user")
 	cfg.ClientSecret = ""

@@ -332,6 +332,22 @@ func (s *Server) CreateApplication(name, redirectURI string, scopes []string, co
 	return *s.createAppLocked(name, splitRedirectURIs(redirectURI), scopes, confidential, trusted, 0)
 }
 
+// UpdateApplication changes a registered application in place, as its owner does on
+// GitLab's edit page (ticking Confidential, say). Its ids and secret cannot change. It
+// reports whether an application with client id uid exists.
+func (s *Server) UpdateApplication(uid string, update func(a *Application)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.appByUIDLocked(uid)
+	if a == nil {
+		return false
+	}
+	id, secret := a.ID, a.Secret
+	update(a)
+	a.ID, a.UID, a.Secret = id, uid, secret
+	return true
+}
+
 // Applications lists the registered applications.
 func (s *Server) Applications() []Application {
 	s.mu.Lock()
