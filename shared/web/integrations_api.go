@@ -33,6 +33,15 @@ type integrationJSON struct {
 	AllowedGroups []groupRuleJSON `json:"allowed_groups"`
 	VerifiedAt    *string         `json:"verified_at"`
 	LastSignInAt  *string         `json:"last_sign_in_at"`
+	// What the admin should fix though it works (always an array): a GitLab application
+	// that is not Confidential, until a Save finds it Confidential.
+	Warnings []warningJSON `json:"warnings"`
+}
+
+// warningJSON is one service.Warning.
+type warningJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 func toJSON(base string, in forgelink.Integration) integrationJSON {
@@ -53,6 +62,10 @@ func toJSON(base string, in forgelink.Integration) integrationJSON {
 		AllowedGroups:   groupRulesJSON(in.AllowedGroups),
 		VerifiedAt:      optionalTime(in.VerifiedAt),
 		LastSignInAt:    optionalTime(in.LastSignInAt),
+		Warnings:        []warningJSON{},
+	}
+	for _, w := range service.Warnings(in) {
+		out.Warnings = append(out.Warnings, warningJSON{Code: w.Code, Message: w.Message})
 	}
 	if in.ClientID != "" {
 		out.ClientID = &in.ClientID

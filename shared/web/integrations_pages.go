@@ -58,14 +58,34 @@ type integrationRow struct {
 // deletedNotice names a deleted integration and where its GitLab application lives.
 type deletedNotice struct{ Name, Host, ApplicationsURL, AdminURL string }
 
+// confidentialNotice is the warning about an integration whose GitLab application is
+// not Confidential, with the places on GitLab where it may live (forgelink does not know
+// which one) and, on the list, the integration's page, where Save checks again.
+type confidentialNotice struct{ Name, Host, ApplicationsURL, AdminURL, EditURL string }
+
+// notConfidential is the notice of in, or nil when its application is Confidential.
+func notConfidential(in forgelink.Integration, onList bool) *confidentialNotice {
+	if !in.NotConfidential {
+		return nil
+	}
+	n := &confidentialNotice{Name: in.Name, Host: in.Host(), ApplicationsURL: service.SetupURL(in), AdminURL: in.URL + "/admin/applications"}
+	if onList {
+		n.EditURL = integrationPath(in.Org, in.ID)
+	}
+	return n
+}
+
 type integrationsListPage struct {
 	Deleted *deletedNotice
-	Title   string
-	Org     string
-	Rows    []integrationRow
-	Notice  string
-	NewURL  string
-	Signout string
+	// NotConfidential warns, right after a Save, that the saved integration's GitLab
+	// application is not Confidential.
+	NotConfidential *confidentialNotice
+	Title           string
+	Org             string
+	Rows            []integrationRow
+	Notice          string
+	NewURL          string
+	Signout         string
 }
 
 func (s *integrationsServer) handleIntegrationsPage() http.Handler {
@@ -91,6 +111,7 @@ func (s *integrationsServer) handleIntegrationsPage() http.Handler {
 			// Notices name stored integrations only, never text from the query string.
 			if q := r.URL.Query().Get("saved"); q != "" && q == in.ID {
 				page.Notice = "Integration “" + in.Name + "” is saved and active. Share its login link with your organization."
+				page.NotConfidential = notConfidential(in, true)
 			}
 		}
 		if id := r.URL.Query().Get("deleted"); id != "" {
@@ -226,10 +247,12 @@ type integrationEditPage struct {
 	Audit   []auditRow
 	// Notes are warnings about the server found when the integration was created; SameName
 	// the host of another integration with this display name; CredentialsWrong explains
-	// how to get a Secret GitLab no longer shows.
+	// how to get a Secret GitLab no longer shows; NotConfidential warns until a Save finds
+	// the GitLab application Confidential.
 	Notes            []string
 	SameName         string
 	CredentialsWrong bool
+	NotConfidential  *confidentialNotice
 	// Test is a Test sign-in's report waiting to be shown, and TestAction its button.
 	Test       *service.TestOutcome
 	TestAction string
@@ -238,27 +261,28 @@ type integrationEditPage struct {
 func (s *integrationsServer) editPage(r *http.Request, sid string, in forgelink.Integration) integrationEditPage {
 	base := s.base(r)
 	page := integrationEditPage{
-		Title:         in.Name,
-		Org:           in.Org,
-		CSRF:          s.csrfToken(sid),
-		In:            in,
-		Pending:       in.Status != forgelink.StatusActive,
-		Action:        integrationPath(in.Org, in.ID),
-		DeleteAction:  integrationPath(in.Org, in.ID) + "/delete",
-		TestAction:    integrationPath(in.Org, in.ID) + "/test",
-		ListURL:       integrationsPath(in.Org),
-		CallbackURL:   service.CallbackURL(base, in.Org, in.ID),
-		SetupURL:      service.SetupURL(in),
-		AdminSetupURL: service.AdminSetupURL(in),
-		GroupSetupURL: service.GroupSetupURL(in, "{group}"),
-		LoginURL:      service.LoginURL(base, in.Org, in.ID),
-		ClientID:      in.ClientID,
-		Name:          in.Name,
-		CABundle:      in.CABundle,
-		Version:       in.Version,
-		Groups:        groupRows(in.AllowedGroups),
-		Levels:        levelOptions(),
-		Errors:        map[string]string{},
+		Title:           in.Name,
+		Org:             in.Org,
+		CSRF:            s.csrfToken(sid),
+		In:              in,
+		Pending:         in.Status != forgelink.StatusActive,
+		Action:          integrationPath(in.Org, in.ID),
+		DeleteAction:    integrationPath(in.Org, in.ID) + "/delete",
+		TestAction:      integrationPath(in.Org, in.ID) + "/test",
+		ListURL:         integrationsPath(in.Org),
+		CallbackURL:     service.CallbackURL(base, in.Org, in.ID),
+		SetupURL:        service.SetupURL(in),
+		AdminSetupURL:   service.AdminSetupURL(in),
+		GroupSetupURL:   service.GroupSetupURL(in, "{group}"),
+		LoginURL:        service.LoginURL(base, in.Org, in.ID),
+		ClientID:        in.ClientID,
+		Name:            in.Name,
+		CABundle:        in.CABundle,
+		Version:         in.Version,
+		Groups:          groupRows(in.AllowedGroups),
+		Levels:          levelOptions(),
+		Errors:          map[string]string{},
+		NotConfidential: notConfidential(in, false),
 	}
 	if page.Pending {
 		page.Title = "Finish setting up " + in.Name

@@ -202,6 +202,13 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	v.do(nil, "GET", one, e.AdminToken, nil, 200)
 	app := e.GitLab.CreateApplication("openapi", in.CallbackURL, []string{"api", "read_user"}, true, false)
 	v.do(nil, "PATCH", one, e.AdminToken, map[string]any{"client_id": app.UID, "client_secret": app.Secret}, 200)
+	// An application that is not Confidential: saved, with a warning in the answer.
+	public := e.GitLab.CreateApplication("openapi public", in.CallbackURL, []string{"api", "read_user"}, false, false)
+	if b := v.do(nil, "PATCH", one, e.AdminToken, map[string]any{"client_id": public.UID, "client_secret": public.Secret}, 200); !strings.Contains(string(b), `"code":"not_confidential"`) {
+		t.Errorf("PATCH with a public application carries no warning: %s", b)
+	}
+	v.do(nil, "POST", "/api/v1/orgs/beta/integrations", betaToken,
+		map[string]any{"platform": "gitlab", "url": e.GitLabURL, "client_id": public.UID, "client_secret": public.Secret}, 201)
 	v.do(nil, "PATCH", one, e.AdminToken, map[string]any{"name": "Acme GitLab (renamed)"}, 200)
 	v.do(nil, "GET", one, e.AdminToken, nil, 200)
 	v.do(nil, "GET", one+"/audit?limit=10", e.AdminToken, nil, 200)
