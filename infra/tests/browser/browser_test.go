@@ -96,7 +96,7 @@ func TestAdminJourney(t *testing.T) {
 		t.Errorf("the GitLab link %q does not point at the server %s", setupLink, env.GitLabURL)
 	}
 	gitlab := admin.ClickNewTab("admin: open GitLab application settings", Link("Open GitLab application settings"), "gitlab")
-	appID, secret := createGitLabApp(t, gitlab, "root", "forgelink "+env.Org, callbackURL)
+	appID, secret := createGitLabApp(t, gitlab, "root", "forgelink "+env.Org, callbackURL, true)
 
 	// Back in forgelink's tab, which kept the setup page.
 	admin.Fill(Control("Application ID"), appID)
@@ -109,6 +109,9 @@ func TestAdminJourney(t *testing.T) {
 	}
 	if notice := admin.Text(ByCSS(".notice")); !strings.Contains(notice, "saved and active") {
 		t.Errorf("the list's notice is %q, want one saying the integration is saved and active", notice)
+	}
+	if admin.Exists(ByID("not-confidential")) {
+		t.Errorf("the list warns about a Confidential application: %s", admin.Text(ByID("not-confidential")))
 	}
 	if text := admin.Text(row); !strings.Contains(text, "Active") {
 		t.Errorf("the list shows the integration as %q, want Active", text)

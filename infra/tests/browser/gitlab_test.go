@@ -23,9 +23,10 @@ func signInToGitLab(t *testing.T, p *Page, user string) {
 
 // createGitLabApp registers an OAuth application on the fake GitLab's applications page
 // (user settings or admin area) the tab shows or leads to through sign-in, as a person
-// does: name, redirect URI, scopes api and read_user, Confidential on, Trusted off. It
-// returns the Application ID and the Secret read from the result page.
-func createGitLabApp(t *testing.T, p *Page, user, name, redirectURI string) (appID, secret string) {
+// does: name, redirect URI, scopes api and read_user, Confidential as asked (the setup
+// page says to keep it ticked), Trusted off. It returns the Application ID and the Secret
+// read from the result page.
+func createGitLabApp(t *testing.T, p *Page, user, name, redirectURI string, confidential bool) (appID, secret string) {
 	t.Helper()
 	if strings.Contains(p.Location(), "/users/sign_in") {
 		signInToGitLab(t, p, user)
@@ -40,7 +41,7 @@ func createGitLabApp(t *testing.T, p *Page, user, name, redirectURI string) (app
 	if !p.Checked(Control("Confidential")) {
 		t.Errorf("GitLab's form should start with Confidential checked")
 	}
-	p.SetChecked(Control("Confidential"), true)
+	p.SetChecked(Control("Confidential"), confidential)
 	if p.Exists(Control("Trusted")) {
 		p.SetChecked(Control("Trusted"), false)
 	}
@@ -57,6 +58,9 @@ func createGitLabApp(t *testing.T, p *Page, user, name, redirectURI string) (app
 	}
 	if got := p.Text(ByID("scopes")); got != "api read_user" {
 		t.Errorf("GitLab stored scopes %q, want %q", got, "api read_user")
+	}
+	if got, want := p.Text(ByID("confidential")), map[bool]string{true: "Y", false: "N"}[confidential]; got != want {
+		t.Errorf("GitLab stored Confidential %q, want %q", got, want)
 	}
 	return appID, secret
 }

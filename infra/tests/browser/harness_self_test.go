@@ -111,7 +111,7 @@ func TestHarnessFakeGitLab(t *testing.T) {
 	if !strings.HasSuffix(p.Location(), "/users/sign_in") {
 		t.Fatalf("anonymous admin page went to %s, want the sign-in page", p.Location())
 	}
-	createGitLabApp(t, p, "root", "forgelink test", "http://127.0.0.1:1/orgs/acme/login/x/callback")
+	createGitLabApp(t, p, "root", "forgelink test", "http://127.0.0.1:1/orgs/acme/login/x/callback", true)
 }
 
 func containsAny(list []string, subs ...string) bool {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/shared/apptest"
 )
 
@@ -144,5 +145,68 @@ func TestAdminPeopleScreens(t *testing.T) {
 	admin.ClickAndWait("admin: Members", Link("Members"))
 	if text := admin.Text(Containing("tr", "@alice")); !strings.Contains(text, "Member") {
 		t.Errorf("the Members page shows alice as %q", text)
+	}
+}
+
+// TestAdminSavesPublicApplication: the admin creates the GitLab application without
+// ticking Confidential and saves its credentials. forgelink saves it (active) and warns on
+// the list after the Save, saying why it matters and what to do, with links to where the
+// application lives on GitLab; the integration's page keeps warning. Once Confidential
+// is ticked on GitLab, Save without the Secret clears the warning.
+func TestAdminSavesPublicApplication(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	in := env.PendingIntegration(t, "Public app")
+	b := NewBrowser(t)
+	admin := b.NewPage("admin", false)
+	signInAsAdmin(t, env, admin)
+	admin.ClickAndWait("admin: Finish setup", Button("Finish setup"))
+	setupURL := admin.Location()
+	gitlab := admin.ClickNewTab("admin: open GitLab application settings", Link("Open GitLab application settings"), "gitlab")
+	appID, secret := createGitLabApp(t, gitlab, "root", "forgelink "+env.Org, in.CallbackURL, false)
+
+	admin.Fill(Control("Application ID"), appID)
+	admin.Fill(Control("Secret"), secret)
+	if st := admin.ClickAndWait("admin: Save Integration of an application that is not Confidential", Button("Save Integration")); st != http.StatusOK {
+		t.Errorf("saving ends on a page with status %d", st)
+	}
+	if notice := admin.Text(ByCSS(".notice")); !strings.Contains(notice, "“Public app” is saved and active") {
+		t.Errorf("the list's notice is %q, want the integration saved and active", notice)
+	}
+	warning := admin.Text(ByID("not-confidential"))
+	for _, want := range []string{"The application on GitLab is not marked Confidential.", "does not require its Secret",
+		"anyone who has the Application ID", "tick Confidential and save the application", "press Save Integration again, without pasting the Secret"} {
+		if !strings.Contains(warning, want) {
+			t.Errorf("the warning after Save says %q, want it to say %q", warning, want)
+		}
+	}
+	if got := admin.Attr(ByID("not-confidential"), "class"); got != "warning" {
+		t.Errorf("the notice has class %q, want the setup page's warning style", got)
+	}
+	links := admin.Eval(`[...document.querySelectorAll("#not-confidential a")].map(a => a.getAttribute("href")).join(" ")`)
+	if want := env.GitLabURL + "/-/user_settings/applications " + env.GitLabURL + "/admin/applications " + setupURL[len(env.URL):]; links != want {
+		t.Errorf("the warning links to %q, want %q", links, want)
+	}
+	if strings.Contains(admin.Eval(`document.documentElement.outerHTML`), secret) {
+		t.Errorf("the list page contains the client secret")
+	}
+
+	admin.ClickAndWait("admin: open the integration from the warning", Link("open “Public app”"))
+	if got := admin.Location(); got != setupURL {
+		t.Errorf("the warning's link leads to %s, want %s", got, setupURL)
+	}
+	if !admin.Exists(ByID("not-confidential")) || !strings.Contains(admin.BodyText(), "application is not Confidential") {
+		t.Errorf("the integration's page should keep warning, and its audit trail say why:\n%s", admin.BodyText())
+	}
+
+	// On GitLab its owner ticks Confidential (the fake GitLab has no edit page).
+	env.GitLab.UpdateApplication(appID, func(a *fakegitlab.Application) { a.Confidential = true })
+	admin.ClickAndWait("admin: Save Integration after ticking Confidential", Button("Save Integration"))
+	if notice := admin.Text(ByCSS(".notice")); !strings.Contains(notice, "saved and active") || admin.Exists(ByID("not-confidential")) {
+		t.Errorf("after Confidential was ticked the list says %q and warns: %v", notice, admin.Exists(ByID("not-confidential")))
+	}
+	admin.Open("admin: the integration's page after the warning went", setupURL)
+	if admin.Exists(ByID("not-confidential")) || !strings.Contains(admin.BodyText(), "application is Confidential now") {
+		t.Errorf("the integration's page after Confidential was ticked:\n%s", admin.BodyText())
 	}
 }
