@@ -39,7 +39,7 @@ type LoginStart struct {
 // are the whole story for the user; the cause is logged by the service.
 var (
 	ErrLoginExpired = forgelink.Errorf(forgelink.EEXPIRED,
-		"Your sign-in attempt expired or was not started here. A sign-in must be finished within 10 minutes in the same browser. Please start again.")
+		"A sign-in must be finished within 10 minutes in the same browser. This one took longer, or it came back to another browser than the one it was started in. Press Start again to begin a new sign-in.")
 	ErrLoginCancelled = forgelink.Errorf(forgelink.EDENIED,
 		"You cancelled the sign-in at GitLab, so you were not signed in.")
 	ErrAccountNotActive = forgelink.Errorf(forgelink.EDENIED,

@@ -311,6 +311,13 @@ func TestAdminWrongSecret(t *testing.T) {
 	if !strings.Contains(admin.Eval(`(() => { const e = document.querySelector("[role=alert]"); return e ? e.textContent : ""; })()`), "Secret") {
 		t.Errorf("the error summary should name the Secret field")
 	}
+	// What to do next: the Secret GitLab showed once may be gone; Renew secret makes one.
+	hint := admin.Text(Containing("p.hint", "Renew secret"))
+	for _, want := range []string{"GitLab shows an application's Secret only once", "click Renew secret: that makes a new Secret"} {
+		if !strings.Contains(hint, want) {
+			t.Errorf("after wrong credentials the page says %q, want it to say %q", hint, want)
+		}
+	}
 	if got := admin.Attr(Control("Secret"), "aria-invalid"); got != "true" {
 		t.Errorf("the Secret field has aria-invalid=%q, want true", got)
 	}

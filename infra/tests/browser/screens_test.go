@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/shared/apptest"
@@ -208,5 +209,98 @@ func TestAdminSavesPublicApplication(t *testing.T) {
 	admin.Open("admin: the integration's page after the warning went", setupURL)
 	if admin.Exists(ByID("not-confidential")) || !strings.Contains(admin.BodyText(), "application is Confidential now") {
 		t.Errorf("the integration's page after Confidential was ticked:\n%s", admin.BodyText())
+	}
+}
+
+// TestAdminSavesTwice: the same Save form sent twice is not "changed by someone else".
+// A double click sends it twice at once (here from two tabs of the admin, so that the
+// browser cannot cancel the first request); a form sent again after the Save finished,
+// as back and resubmit does, still names the version it was read at (here a third tab
+// that read the page before the Save). Every send lands on the list as saved.
+func TestAdminSavesTwice(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	in := env.PendingIntegration(t, "Saved twice")
+	app := env.GitLab.CreateApplication("forgelink", in.CallbackURL, []string{"api", "read_user"}, true, false)
+	b := NewBrowser(t)
+	first := b.NewPage("admin", false)
+	signInAsAdmin(t, env, first)
+	first.ClickAndWait("admin: Finish setup", Button("Finish setup"))
+	setupURL := first.Location()
+	second, again := b.NewPage("admin, second tab", false), b.NewPage("admin, third tab", false)
+	second.Open("admin: the setup page in a second tab", setupURL)
+	again.Open("admin: the setup page in a third tab", setupURL)
+	for _, p := range []*Page{first, second, again} {
+		p.Fill(Control("Application ID"), app.UID)
+		p.Fill(Control("Secret"), app.Secret)
+	}
+
+	first.Click("admin: Save Integration (first click)", Button("Save Integration"))
+	second.ClickAndWait("admin: Save Integration (second click)", Button("Save Integration"))
+	waitForSaved(t, first)
+	again.ClickAndWait("admin: Save Integration again with the form read before", Button("Save Integration"))
+	for _, p := range []*Page{first, second, again} {
+		body := p.BodyText()
+		if !strings.Contains(withoutQuery(p.Location()), "/settings/integrations") || !strings.Contains(body, "“Saved twice” is saved and active") ||
+			strings.Contains(body, "someone else") || strings.Contains(body, "There is a problem") {
+			t.Errorf("tab %s is at %s and says:\n%s", p.name, p.Location(), body)
+		}
+	}
+}
+
+// waitForSaved waits until p, whose Save was clicked without waiting, shows the list.
+func waitForSaved(t *testing.T, p *Page) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if strings.Contains(p.Location(), "?saved=") && p.Eval(`document.readyState`) == "complete" {
+			return
+		}
+		if strings.Contains(p.BodyText(), "There is a problem") {
+			break
+		}
+	}
+	t.Errorf("tab %s did not land on the saved list; it is at %s:\n%s", p.name, p.Location(), p.BodyText())
+}
+
+// TestMemberSignInNotFinishedHere: a sign-in started in one browser and finished in
+// another (its state cookie is not there) ends on a page that says a sign-in must be
+// finished within 10 minutes in the same browser, with a way to start again that works.
+func TestMemberSignInNotFinishedHere(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	in, _ := env.ActiveIntegration(t)
+	b := NewBrowser(t)
+	started := b.NewPage("member, first browser", true)
+	started.Open("member: open the login link", in.LoginURL)
+	started.ClickAndWait("member: Sign in with GitLab", Button("Sign in with GitLab"))
+	signInToGitLab(t, started, "alice")
+	toGitLab := started.Location() // GitLab's consent page, which the other browser opens
+	if !strings.HasPrefix(toGitLab, env.GitLabURL+"/oauth/authorize?") {
+		t.Fatalf("the first browser is at %s, want GitLab's consent page", toGitLab)
+	}
+
+	elsewhere := b.NewPage("member, other browser", true)
+	elsewhere.Open("member: GitLab's sign-in in another browser", toGitLab)
+	signInToGitLab(t, elsewhere, "alice")
+	elsewhere.AllowHTTPError(http.StatusBadRequest)
+	if st := elsewhere.ClickAndWait("member: Authorize in the other browser", Button("Authorize")); st != http.StatusBadRequest {
+		t.Errorf("the callback without its state cookie answered %d, want 400", st)
+	}
+	if h1 := elsewhere.Text(ByCSS("h1")); h1 != "Your sign-in attempt expired or was not started here" {
+		t.Errorf("the page is titled %q", h1)
+	}
+	if msg := elsewhere.Text(ByCSS("main p")); !strings.HasPrefix(msg, "A sign-in must be finished within 10 minutes in the same browser.") ||
+		!strings.Contains(msg, "Press Start again") {
+		t.Errorf("the page says %q, want it to say a sign-in must be finished within 10 minutes in the same browser, and to start again", msg)
+	}
+	startAgain := Link("Start again")
+	if got := elsewhere.Attr(startAgain, "href"); got != strings.TrimPrefix(in.LoginURL, env.URL) && got != in.LoginURL {
+		t.Errorf("Start again goes to %q, want the login link %q", got, in.LoginURL)
+	}
+	elsewhere.ClickAndWait("member: Start again", startAgain)
+	elsewhere.ClickAndWait("member: Sign in with GitLab again", Button("Sign in with GitLab"))
+	elsewhere.ClickAndWait("member: Authorize", Button("Authorize"))
+	if body := elsewhere.BodyText(); !strings.Contains(body, "Signed in as @alice") {
+		t.Errorf("starting again should sign alice in; the page says:\n%s", body)
 	}
 }
