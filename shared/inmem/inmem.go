@@ -30,6 +30,7 @@ type Store struct {
 	tokens       map[string]forgelink.AdminToken // hash → token (hashes are global, like the pointer item)
 	links        map[string]forgelink.AdminLink
 	audit        map[string][]forgelink.AuditRecord        // org → records, any order
+	auditIDs     map[string]struct{}                       // org + "/" + id: PutAudit's duplicate check without a scan
 	adminRules   map[string]map[string]forgelink.AdminRule // org → id → rule
 
 	secrets map[string]*secret // name → secret
@@ -61,6 +62,7 @@ func New(now func() time.Time) *Store {
 		tokens:       map[string]forgelink.AdminToken{},
 		links:        map[string]forgelink.AdminLink{},
 		audit:        map[string][]forgelink.AuditRecord{},
+		auditIDs:     map[string]struct{}{},
 		adminRules:   map[string]map[string]forgelink.AdminRule{},
 		secrets:      map[string]*secret{},
 	}
@@ -349,11 +351,11 @@ func (s *Store) PutAudit(ctx context.Context, a forgelink.AuditRecord) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, old := range s.audit[a.Org] {
-		if old.ID == a.ID {
-			return forgelink.Errorf(forgelink.ECONFLICT, "audit record already exists")
-		}
+	key := a.Org + "/" + a.ID
+	if _, dup := s.auditIDs[key]; dup {
+		return forgelink.Errorf(forgelink.ECONFLICT, "audit record already exists")
 	}
+	s.auditIDs[key] = struct{}{}
 	s.audit[a.Org] = append(s.audit[a.Org], a)
 	return nil
 }
