@@ -137,15 +137,7 @@ func (st *Store) GetIntegration(ctx context.Context, org, id string) (forgelink.
 
 // ListIntegrations returns the org's integrations ordered by id (the sort key).
 func (st *Store) ListIntegrations(ctx context.Context, org string) ([]forgelink.Integration, error) {
-	items, err := query[integrationItem](ctx, st, orgPK(org), prefixIntegration, false, 0, nil)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]forgelink.Integration, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.domain())
-	}
-	return out, nil
+	return listAll[integrationItem](ctx, st, orgPK(org), prefixIntegration)
 }
 
 // UpdateIntegration sets only the mutable attributes, and only if the version is the one
