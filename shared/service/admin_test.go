@@ -33,10 +33,12 @@ type stubGitLab struct {
 	clientID, secret string
 	err              error
 	redirects        []string
+	checked          []string // the URLs of the servers asked
 }
 
-func (g *stubGitLab) CheckCredentials(_ context.Context, _ forgelink.Integration, clientID, secret, redirectURL string) error {
+func (g *stubGitLab) CheckCredentials(_ context.Context, in forgelink.Integration, clientID, secret, redirectURL string) error {
 	g.redirects = append(g.redirects, redirectURL)
+	g.checked = append(g.checked, in.URL)
 	if g.err != nil {
 		return g.err
 	}
