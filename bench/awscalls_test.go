@@ -11,55 +11,22 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/forgelink/forgelink/infra/fakegitlab"
+	"github.com/forgelink/forgelink/infra/testkit/awsrec"
 	"github.com/forgelink/forgelink/infra/testkit/tier"
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/apptest"
 	"github.com/forgelink/forgelink/shared/logging"
 )
 
-// awsCounter is an aws.HTTPClient that records the operation (X-Amz-Target) of every
-// AWS SDK request before passing it on.
-type awsCounter struct {
-	next *http.Client
-	mu   sync.Mutex
-	ops  []string
-}
-
-func newAWSCounter() *awsCounter {
-	return &awsCounter{next: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}, Timeout: 30 * time.Second}}
-}
-
-func (c *awsCounter) Do(req *http.Request) (*http.Response, error) {
-	op := req.Header.Get("X-Amz-Target") // DynamoDB_20120810.PutItem, secretsmanager.GetSecretValue
-	if op == "" {
-		op = "?" + req.Method + " " + req.URL.Path
-	}
-	c.mu.Lock()
-	c.ops = append(c.ops, op)
-	c.mu.Unlock()
-	return c.next.Do(req)
-}
-
-// take returns the operations since the last take.
-func (c *awsCounter) take() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ops := c.ops
-	c.ops = nil
-	return ops
-}
-
 // awsCalls classifies a phase's operations.
 type awsCalls struct {
-	Ops                 []string
+	Ops                 []string // operation names, "PutItem"
 	DDBReads, DDBWrites int
 	SMReads, SMWrites   int
 	Other               int
@@ -72,19 +39,19 @@ var writeOps = map[string]bool{
 	"TagResource": true, "UntagResource": true, "RestoreSecret": true, "RotateSecret": true,
 }
 
-func classify(ops []string) awsCalls {
-	c := awsCalls{Ops: ops}
-	for _, op := range ops {
-		service, name, _ := strings.Cut(op, ".")
-		w := writeOps[name]
+func classify(calls []awsrec.Call) awsCalls {
+	c := awsCalls{}
+	for _, call := range calls {
+		c.Ops = append(c.Ops, call.Op)
+		w := writeOps[call.Op]
 		switch {
-		case strings.HasPrefix(service, "DynamoDB_") && w:
+		case call.Service == "dynamodb" && w:
 			c.DDBWrites++
-		case strings.HasPrefix(service, "DynamoDB_"):
+		case call.Service == "dynamodb":
 			c.DDBReads++
-		case service == "secretsmanager" && w:
+		case call.Service == "secretsmanager" && w:
 			c.SMWrites++
-		case service == "secretsmanager":
+		case call.Service == "secretsmanager":
 			c.SMReads++
 		default:
 			c.Other++
@@ -99,11 +66,7 @@ func (c awsCalls) Writes() int { return c.DDBWrites + c.SMWrites }
 func (c awsCalls) opsSummary() string {
 	counts := map[string]int{}
 	var order []string
-	for _, op := range c.Ops {
-		_, name, ok := strings.Cut(op, ".")
-		if !ok {
-			name = op
-		}
+	for _, name := range c.Ops {
 		if counts[name] == 0 {
 			order = append(order, name)
 		}
@@ -158,10 +121,10 @@ func measureAWSCalls(t testing.TB) awsReport {
 	cfg.CookieKey, cfg.CookieKeySecret, cfg.LogLevel = "", keyName, "info"
 
 	rep := awsReport{Init: map[string]awsCalls{}, Calls: map[string]map[string]awsCalls{}}
-	counters := map[string]*awsCounter{}
+	counters := map[string]*awsrec.Recorder{}
 	handlers := map[string]http.Handler{}
 	for _, fn := range []string{"login", "callback", "session"} {
-		counters[fn] = newAWSCounter()
+		counters[fn] = awsrec.New()
 		c := awsCfg.Copy()
 		c.HTTPClient = counters[fn]
 		d, err := app.FromAWSConfig(ctx, cfg, logging.New(io.Discard, "info"), c)
@@ -172,7 +135,7 @@ func measureAWSCalls(t testing.TB) awsReport {
 		if handlers[fn], err = build(d); err != nil {
 			t.Fatalf("container for %s: %v", fn, err)
 		}
-		rep.Init[fn] = classify(counters[fn].take())
+		rep.Init[fn] = classify(counters[fn].Take())
 	}
 	phaseFn := map[string]string{"start": "login", "callback": "callback", "home": "session"}
 
@@ -190,7 +153,7 @@ func measureAWSCalls(t testing.TB) awsReport {
 		rep.Passes = append(rep.Passes, pass)
 		rep.Calls[pass] = map[string]awsCalls{}
 		for _, c := range counters {
-			c.take()
+			c.Take()
 		}
 		serve := func(phase, u string, want int) *http.Response {
 			fn := phaseFn[phase]
@@ -203,7 +166,7 @@ func measureAWSCalls(t testing.TB) awsReport {
 			handlers[fn].ServeHTTP(rec, req)
 			resp := rec.Result()
 			jar.SetCookies(pu, resp.Cookies())
-			rep.Calls[pass][phase] = classify(counters[fn].take())
+			rep.Calls[pass][phase] = classify(counters[fn].Take())
 			if resp.StatusCode != want {
 				t.Fatalf("%s %s (%s): status %d, want %d: %s", pass, phase, u, resp.StatusCode, want, tail(rec.Body.String(), 400))
 			}

@@ -52,6 +52,9 @@ type Options struct {
 	GitLabProbes service.WriteLimit
 	// Org is the org created at start; "" means "acme".
 	Org string
+	// SecondGitLab starts another fake GitLab (Env.GitLab2), allow-listed like the first:
+	// a second server an admin may mistype, or move to.
+	SecondGitLab bool
 }
 
 // Env is one running application.
@@ -60,6 +63,8 @@ type Env struct {
 	App        *app.App
 	GitLab     *fakegitlab.Server
 	GitLabURL  string
+	GitLab2    *fakegitlab.Server // with Options.SecondGitLab
+	GitLab2URL string
 	Org        string
 	AdminToken string
 	Logs       *Logs
@@ -80,13 +85,14 @@ func Start(t testing.TB, opts Options) *Env {
 		e.Org = "acme"
 	}
 
-	gl := fakegitlab.New(opts.GitLab)
-	gitlabURL, err := gl.Start("127.0.0.1:0", false)
-	if err != nil {
-		t.Fatalf("start fake GitLab: %v", err)
+	e.GitLab, e.GitLabURL = startGitLab(t, opts.GitLab)
+	allow := strings.TrimPrefix(e.GitLabURL, "http://")
+	if opts.SecondGitLab {
+		second := opts.GitLab
+		second.BaseURL = "" // its own address
+		e.GitLab2, e.GitLab2URL = startGitLab(t, second)
+		allow += "," + strings.TrimPrefix(e.GitLab2URL, "http://")
 	}
-	t.Cleanup(func() { gl.Close() })
-	e.GitLab, e.GitLabURL = gl, gitlabURL
 
 	// The listener comes first so that the base URL (callback URLs) is known to the app.
 	srv := httptest.NewUnstartedServer(nil)
@@ -103,7 +109,7 @@ func Start(t testing.TB, opts Options) *Env {
 		Store:        "memory",
 		Table:        e.Table,
 		SecretPrefix: e.Prefix,
-		AllowHosts:   strings.TrimPrefix(gitlabURL, "http://"),
+		AllowHosts:   allow,
 		CookieKey:    "apptest-cookie-key-0123456789abcdefghijklmnop",
 		LogLevel:     "debug",
 	}
@@ -147,6 +153,18 @@ func Start(t testing.TB, opts Options) *Env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return e
+}
+
+// startGitLab runs a fake GitLab on a free loopback port until t ends.
+func startGitLab(t testing.TB, opts fakegitlab.Options) (*fakegitlab.Server, string) {
+	t.Helper()
+	gl := fakegitlab.New(opts)
+	u, err := gl.Start("127.0.0.1:0", false)
+	if err != nil {
+		t.Fatalf("start fake GitLab: %v", err)
+	}
+	t.Cleanup(func() { gl.Close() })
+	return gl, u
 }
 
 // RotateCookieKey rebuilds the application over the same stores with key as the cookie

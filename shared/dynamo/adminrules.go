@@ -74,13 +74,9 @@ func (st *Store) GetAdminRule(ctx context.Context, org, id string) (forgelink.Ad
 // ListAdminRules reads the org's rule items (the sort key orders them by id) and returns
 // them oldest first.
 func (st *Store) ListAdminRules(ctx context.Context, org string) ([]forgelink.AdminRule, error) {
-	items, err := query[adminRuleItem](ctx, st, orgPK(org), prefixAdminRule, false, 0, nil)
+	out, err := listAll[adminRuleItem](ctx, st, orgPK(org), prefixAdminRule)
 	if err != nil {
 		return nil, err
-	}
-	out := make([]forgelink.AdminRule, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.domain())
 	}
 	forgelink.SortAdminRules(out)
 	return out, nil

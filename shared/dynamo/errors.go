@@ -20,6 +20,8 @@ var (
 	errStale               = forgelink.Errorf(forgelink.ECONFLICT, "the integration was changed by someone else; reload and try again")
 	errDuplicateURL        = forgelink.Errorf(forgelink.ECONFLICT, "an integration for this GitLab URL already exists in this org")
 	errURLImmutable        = forgelink.Invalid(map[string]string{"url": "cannot be changed; delete the integration and add it again"})
+	errNotPending          = forgelink.Invalid(map[string]string{"url": "cannot be changed once the integration is no longer pending"})
+	errMoveNowhere         = forgelink.Invalid(map[string]string{"url": "must differ from the URL the integration moves from"})
 )
 
 // fail turns an SDK error into a *forgelink.Error: EUNAVAILABLE for anything worth

@@ -112,7 +112,7 @@ func (st *Store) CreateIntegration(ctx context.Context, in forgelink.Integration
 	if reasons := cancelReasons(err); reasons != nil && !unavailable(err) {
 		switch {
 		case len(reasons) == 2 && reasons[1] == "ConditionalCheckFailed":
-			return forgelink.Integration{}, forgelink.Wrap(forgelink.ECONFLICT, err, "%s", errDuplicateURL.Message)
+			return forgelink.Integration{}, duplicateURL(err)
 		case reasons[0] == "ConditionalCheckFailed":
 			return forgelink.Integration{}, forgelink.Wrap(forgelink.ECONFLICT, err, "an integration with this id already exists")
 		case transactionConflict(reasons):
@@ -138,15 +138,7 @@ func (st *Store) GetIntegration(ctx context.Context, org, id string) (forgelink.
 
 // ListIntegrations returns the org's integrations ordered by id (the sort key).
 func (st *Store) ListIntegrations(ctx context.Context, org string) ([]forgelink.Integration, error) {
-	items, err := query[integrationItem](ctx, st, orgPK(org), prefixIntegration, false, 0, nil)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]forgelink.Integration, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.domain())
-	}
-	return out, nil
+	return listAll[integrationItem](ctx, st, orgPK(org), prefixIntegration)
 }
 
 // UpdateIntegration sets only the mutable attributes, and only if the version is the one
@@ -193,6 +185,95 @@ func (st *Store) whyRefused(ctx context.Context, in forgelink.Integration, cause
 		return err
 	case in.URL != "" && in.URL != cur.URL:
 		return errURLImmutable
+	}
+	return forgelink.Wrap(forgelink.ECONFLICT, cause, "%s", errStale.Message)
+}
+
+// duplicateURL is the ECONFLICT of a URL claimed by another integration of the org; its
+// field tells it from a stale version.
+func duplicateURL(cause error) error {
+	return &forgelink.Error{Code: forgelink.ECONFLICT, Message: errDuplicateURL.Message,
+		Fields: map[string]string{"url": errDuplicateURL.Message}, Err: cause}
+}
+
+// MoveIntegration writes the item at its new URL and moves the URL claim, in one
+// transaction: the item (pending, at the expected version and old URL), a new claim (the
+// URL must be free in the org) and the old claim's delete (only this integration's).
+// Transactions return no item, so it returns what it wrote (verified_at and
+// last_sign_in_at as the caller read them: only TouchIntegration writes those).
+func (st *Store) MoveIntegration(ctx context.Context, in forgelink.Integration, fromURL string) (forgelink.Integration, error) {
+	if in.URL == "" || in.URL == fromURL {
+		return forgelink.Integration{}, errMoveNowhere
+	}
+	next := in
+	next.Version, next.UpdatedAt = in.Version+1, st.now()
+	// Return the times as GetIntegration will read them.
+	next.CreatedAt, next.UpdatedAt, next.SecretUpdatedAt = utc(next.CreatedAt), utc(next.UpdatedAt), utc(next.SecretUpdatedAt)
+	next.VerifiedAt, next.LastSignInAt = utc(next.VerifiedAt), utc(next.LastSignInAt)
+	item := newIntegrationItem(next)
+	av, err := marshal(item)
+	if err != nil {
+		return forgelink.Integration{}, err
+	}
+	claim, err := marshal(urlClaimItem{key{orgPK(in.Org), urlSK(in.URL)}, "url", in.ID})
+	if err != nil {
+		return forgelink.Integration{}, err
+	}
+	up := newUpdate(av).set(append([]string{"url"}, integrationMutable...)...).when(
+		"attribute_exists(PK) AND #version = :expected AND #status = :pending AND #url = :from",
+		map[string]string{"#version": "version", "#status": "status", "#url": "url"},
+		map[string]types.AttributeValue{":expected": num(in.Version), ":pending": str(string(forgelink.StatusPending)), ":from": str(fromURL)},
+	).input(st.table)
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: up.TableName, Key: up.Key, UpdateExpression: up.UpdateExpression,
+			ConditionExpression: up.ConditionExpression, ExpressionAttributeNames: up.ExpressionAttributeNames,
+			ExpressionAttributeValues: up.ExpressionAttributeValues}},
+		{Put: &types.Put{TableName: &st.table, Item: claim, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Delete: &types.Delete{
+			TableName:                 &st.table,
+			Key:                       st.keyOf(orgPK(in.Org), urlSK(fromURL)),
+			ConditionExpression:       aws.String("integration_id = :id"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(in.ID)},
+		}},
+	}})
+	if err != nil {
+		return forgelink.Integration{}, st.whyMoveRefused(ctx, in, fromURL, err)
+	}
+	return item.domain(), nil
+}
+
+// whyMoveRefused maps a refused move to its error by the transaction's reasons, in the
+// order of its items: the item's own condition, then the new URL's claim.
+func (st *Store) whyMoveRefused(ctx context.Context, in forgelink.Integration, fromURL string, err error) error {
+	reasons := cancelReasons(err)
+	switch {
+	case reasons == nil || unavailable(err):
+		return fail(err, "move integration")
+	case reasons[0] == "ConditionalCheckFailed":
+		return st.whyItemRefused(ctx, in, err)
+	case len(reasons) == 3 && reasons[1] == "ConditionalCheckFailed":
+		return duplicateURL(err)
+	case transactionConflict(reasons):
+		return forgelink.Wrap(forgelink.ECONFLICT, err, "another change to this org's integrations happened at the same time; try again")
+	case len(reasons) == 3 && reasons[2] == "ConditionalCheckFailed":
+		// The item was at fromURL but the URL's claim is not its own: the table broke the
+		// rule every write keeps. Nothing was written; an operator must look.
+		return forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
+	}
+	return fail(err, "move integration")
+}
+
+// whyItemRefused reads the item after its move condition failed: gone, no longer
+// pending, or changed by someone else. Like whyRefused, the read only picks the error.
+func (st *Store) whyItemRefused(ctx context.Context, in forgelink.Integration, cause error) error {
+	cur, err := st.GetIntegration(ctx, in.Org, in.ID)
+	switch {
+	case forgelink.ErrorCode(err) == forgelink.ENOTFOUND:
+		return errIntegrationNotFound
+	case err != nil:
+		return err
+	case cur.Status != forgelink.StatusPending:
+		return errNotPending
 	}
 	return forgelink.Wrap(forgelink.ECONFLICT, cause, "%s", errStale.Message)
 }

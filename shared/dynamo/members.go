@@ -109,13 +109,9 @@ func (st *Store) GetMember(ctx context.Context, org, integrationID string, gitla
 
 // ListMembers is one query over the org's MEMBER# items.
 func (st *Store) ListMembers(ctx context.Context, org string) ([]forgelink.Member, error) {
-	items, err := query[memberItem](ctx, st, orgPK(org), prefixMember, false, 0, nil)
+	out, err := listAll[memberItem](ctx, st, orgPK(org), prefixMember)
 	if err != nil {
 		return nil, err
-	}
-	out := make([]forgelink.Member, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.domain())
 	}
 	forgelink.SortMembers(out)
 	return out, nil

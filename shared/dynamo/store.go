@@ -143,6 +143,22 @@ func query[T any](ctx context.Context, st *Store, pk, prefix string, backwards b
 	return out, nil
 }
 
+// domainItem is an item type that converts to the domain value it stores.
+type domainItem[D any] interface{ domain() D }
+
+// listAll is query over all of pk's items under prefix, as domain values in sort-key order.
+func listAll[T domainItem[D], D any](ctx context.Context, st *Store, pk, prefix string) ([]D, error) {
+	items, err := query[T](ctx, st, pk, prefix, false, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]D, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.domain())
+	}
+	return out, nil
+}
+
 // update is a SET update expression whose values are attributes of an encoded item, so
 // they are encoded by the item's struct tags and nowhere else. Names go through
 // placeholders: many of ours (name, status, type, user, …) are reserved words.

@@ -88,13 +88,9 @@ func (st *Store) FindAdminToken(ctx context.Context, hash string) (forgelink.Adm
 // ListAdminTokens reads the org's token items (Query begins_with TOKEN#, which the sort
 // key orders by hash) and returns them newest first.
 func (st *Store) ListAdminTokens(ctx context.Context, org string) ([]forgelink.AdminToken, error) {
-	items, err := query[tokenItem](ctx, st, orgPK(org), prefixToken, false, 0, nil)
+	out, err := listAll[tokenItem](ctx, st, orgPK(org), prefixToken)
 	if err != nil {
 		return nil, err
-	}
-	out := make([]forgelink.AdminToken, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.domain())
 	}
 	forgelink.SortAdminTokens(out)
 	return out, nil

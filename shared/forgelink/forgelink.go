@@ -225,8 +225,19 @@ type Store interface {
 	GetIntegration(ctx context.Context, org, id string) (Integration, error)
 	ListIntegrations(ctx context.Context, org string) ([]Integration, error)
 	// UpdateIntegration writes in if the stored Version equals in.Version, and returns it
-	// with Version+1 and UpdatedAt set. ECONFLICT otherwise. URL is immutable.
+	// with Version+1 and UpdatedAt set. ECONFLICT otherwise. URL is immutable here: a URL
+	// other than the stored one is EINVALID (only MoveIntegration changes it).
 	UpdateIntegration(ctx context.Context, in Integration) (Integration, error)
+	// MoveIntegration is UpdateIntegration that also changes the URL from fromURL to
+	// in.URL, in one atomic write that moves the org's claim on the URL along, so the old
+	// URL is free and the new one taken exactly when the item says so. It requires the
+	// stored integration to be pending, at in.Version and at fromURL (it may write another
+	// status, so saving credentials can move and activate at once). Errors: ENOTFOUND when
+	// gone; EINVALID on field "url" when it is not pending (its GitLab application lives on
+	// the old server) or when in.URL is empty or fromURL; ECONFLICT with field "url" when
+	// another integration of the org has in.URL; ECONFLICT without fields for a stale
+	// version or URL.
+	MoveIntegration(ctx context.Context, in Integration, fromURL string) (Integration, error)
 	// DeleteIntegration removes it (and its URL claim) if the stored Version equals version.
 	DeleteIntegration(ctx context.Context, org, id string, version int64) error
 

@@ -30,6 +30,7 @@ type Store struct {
 	tokens       map[string]forgelink.AdminToken // hash → token (hashes are global, like the pointer item)
 	links        map[string]forgelink.AdminLink
 	audit        map[string][]forgelink.AuditRecord        // org → records, any order
+	auditIDs     map[string]struct{}                       // org + "/" + id: PutAudit's duplicate check without a scan
 	adminRules   map[string]map[string]forgelink.AdminRule // org → id → rule
 
 	secrets map[string]*secret // name → secret
@@ -61,6 +62,7 @@ func New(now func() time.Time) *Store {
 		tokens:       map[string]forgelink.AdminToken{},
 		links:        map[string]forgelink.AdminLink{},
 		audit:        map[string][]forgelink.AuditRecord{},
+		auditIDs:     map[string]struct{}{},
 		adminRules:   map[string]map[string]forgelink.AdminRule{},
 		secrets:      map[string]*secret{},
 	}
@@ -120,7 +122,7 @@ func (s *Store) CreateIntegration(ctx context.Context, in forgelink.Integration)
 		return forgelink.Integration{}, forgelink.Errorf(forgelink.ECONFLICT, "an integration with this id already exists")
 	}
 	if _, ok := s.urls[in.Org][in.URL]; ok {
-		return forgelink.Integration{}, forgelink.Errorf(forgelink.ECONFLICT, "an integration for this GitLab URL already exists in this org")
+		return forgelink.Integration{}, errDuplicateURL
 	}
 	if s.integrations[in.Org] == nil {
 		s.integrations[in.Org] = map[string]forgelink.Integration{}
@@ -167,7 +169,14 @@ func (s *Store) UpdateIntegration(ctx context.Context, in forgelink.Integration)
 	case old.Version != in.Version:
 		return forgelink.Integration{}, errStale
 	}
-	// Only the mutable fields move; identity, URL and creation time stay as stored.
+	next := s.withEdits(old, in)
+	s.integrations[in.Org][in.ID] = next
+	return detached(next), nil
+}
+
+// withEdits is old with in's mutable fields, the next version and the time: identity,
+// URL and creation time stay as stored.
+func (s *Store) withEdits(old, in forgelink.Integration) forgelink.Integration {
 	next := old
 	next.Name = in.Name
 	next.ClientID = in.ClientID
@@ -180,15 +189,47 @@ func (s *Store) UpdateIntegration(ctx context.Context, in forgelink.Integration)
 	next.AllowedGroups = in.AllowedGroups
 	next.Version = old.Version + 1
 	next.UpdatedAt = s.now()
-	next = normaliseIntegration(next)
+	return normaliseIntegration(next)
+}
+
+// MoveIntegration checks, in DynamoDB's order of reasons (the item, then the new URL's
+// claim), and then moves item and claim together under the one lock.
+func (s *Store) MoveIntegration(ctx context.Context, in forgelink.Integration, fromURL string) (forgelink.Integration, error) {
+	if in.URL == "" || in.URL == fromURL {
+		return forgelink.Integration{}, errMoveNowhere
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.integrations[in.Org][in.ID]
+	switch {
+	case !ok:
+		return forgelink.Integration{}, errIntegrationNotFound
+	case old.Status != forgelink.StatusPending:
+		return forgelink.Integration{}, errNotPending
+	case old.Version != in.Version, old.URL != fromURL:
+		return forgelink.Integration{}, errStale
+	}
+	if _, taken := s.urls[in.Org][in.URL]; taken {
+		return forgelink.Integration{}, errDuplicateURL
+	}
+	next := s.withEdits(old, in)
+	next.URL = in.URL
 	s.integrations[in.Org][in.ID] = next
+	delete(s.urls[in.Org], fromURL)
+	s.urls[in.Org][in.URL] = in.ID
 	return detached(next), nil
 }
 
+// The DynamoDB store says the same (the conformance suite compares some of the words).
 var (
 	errStale        = forgelink.Errorf(forgelink.ECONFLICT, "the integration was changed by someone else; reload and try again")
 	errURLImmutable = forgelink.Invalid(map[string]string{"url": "cannot be changed; delete the integration and add it again"})
+	errNotPending   = forgelink.Invalid(map[string]string{"url": "cannot be changed once the integration is no longer pending"})
+	errMoveNowhere  = forgelink.Invalid(map[string]string{"url": "must differ from the URL the integration moves from"})
+	errDuplicateURL = &forgelink.Error{Code: forgelink.ECONFLICT, Message: duplicateURL, Fields: map[string]string{"url": duplicateURL}}
 )
+
+const duplicateURL = "an integration for this GitLab URL already exists in this org"
 
 func (s *Store) DeleteIntegration(ctx context.Context, org, id string, version int64) error {
 	s.mu.Lock()
@@ -350,11 +391,11 @@ func (s *Store) PutAudit(ctx context.Context, a forgelink.AuditRecord) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, old := range s.audit[a.Org] {
-		if old.ID == a.ID {
-			return forgelink.Errorf(forgelink.ECONFLICT, "audit record already exists")
-		}
+	key := a.Org + "/" + a.ID
+	if _, dup := s.auditIDs[key]; dup {
+		return forgelink.Errorf(forgelink.ECONFLICT, "audit record already exists")
 	}
+	s.auditIDs[key] = struct{}{}
 	s.audit[a.Org] = append(s.audit[a.Org], a)
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/forgelink/forgelink/shared/config"
+	"github.com/forgelink/forgelink/shared/gctune"
 	"github.com/forgelink/forgelink/shared/logging"
 	"github.com/forgelink/forgelink/shared/web"
 )
@@ -74,6 +75,7 @@ func Start(function string, build Build) {
 		log.Error("forgelink init failed", "function", function, "error", err.Error())
 		os.Exit(1)
 	}
+	gctune.Apply(os.Getenv)
 	h, err := build(ctx, cfg, log)
 	if err != nil {
 		log.Error("forgelink init failed", "function", function, "error", err.Error())

@@ -97,9 +97,12 @@ func (p Policy) newClient(caBundlePEM string, timeout time.Duration) *http.Clien
 		ForceAttemptHTTP2:     true, // a custom DialContext turns HTTP/2 off otherwise
 		TLSHandshakeTimeout:   tlsHandshakeTimeout,
 		ResponseHeaderTimeout: timeout,
-		MaxIdleConns:          20,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
+		// One GitLab per client. A Lambda container calls it one sign-in at a time; the
+		// local runner serves sign-ins side by side, and with fewer idle connections than
+		// concurrent sign-ins every callback beyond them dialed anew.
+		MaxIdleConns:        16,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
 	}
 	return &http.Client{
 		Transport: t,

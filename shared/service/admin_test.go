@@ -35,6 +35,7 @@ type stubGitLab struct {
 	clientID, secret string
 	err              error
 	redirects        []string
+	checked          []string // the URLs of the servers asked
 	public           bool
 	confErr          error
 	confCalls        int
@@ -52,8 +53,9 @@ func (g *stubGitLab) IsConfidential(ctx context.Context, _ forgelink.Integration
 	return !g.public || clientID != g.clientID, nil
 }
 
-func (g *stubGitLab) CheckCredentials(_ context.Context, _ forgelink.Integration, clientID, secret, redirectURL string) error {
+func (g *stubGitLab) CheckCredentials(_ context.Context, in forgelink.Integration, clientID, secret, redirectURL string) error {
 	g.redirects = append(g.redirects, redirectURL)
+	g.checked = append(g.checked, in.URL)
 	if g.err != nil {
 		return g.err
 	}

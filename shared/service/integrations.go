@@ -16,8 +16,9 @@ import (
 // IntegrationInput is what an admin sends to create or change an integration. nil means
 // "not given". On create Platform and URL are required, Name and CABundle optional, and
 // ClientID and ClientSecret optional together (a one-shot create that is active at once).
-// On update URL is immutable (it may be repeated unchanged), and any of Name, CABundle and
-// the ClientID+ClientSecret pair may be given.
+// On update any of Name, CABundle, AllowedGroups, the ClientID+ClientSecret pair and,
+// while the integration is pending, URL may be given (an active one's URL may only be
+// repeated unchanged).
 type IntegrationInput struct {
 	Platform     *string
 	URL          *string
@@ -28,9 +29,9 @@ type IntegrationInput struct {
 	// AllowedGroups, when given, replaces who may sign in (empty: everyone); at most
 	// MaxAllowedGroups, each a valid group path and level, no path twice.
 	AllowedGroups *[]forgelink.GroupRule
-	// CheckServer, on create, makes forgelink reach the server before it creates the
-	// integration (the HTML form sets it): an unreachable server is a field error, one
-	// whose OpenID issuer is not the URL a warning (CreateIntegrationNotes).
+	// CheckServer makes forgelink reach the server of a new URL (create, or a changed
+	// URL) before it writes anything (the HTML forms set it): an unreachable server is a
+	// field error, one whose OpenID issuer is not the URL a warning (the Notes methods).
 	CheckServer bool
 	// Version, when non-zero, is the version the admin's change is based on (optimistic
 	// concurrency): a different stored version is ECONFLICT. Update only.
@@ -162,7 +163,7 @@ func (s *Integrations) CreateIntegrationNotes(ctx context.Context, actor Actor, 
 	var notes []string
 	if in.URL != nil {
 		if server, cut := ServerURLOfPage(*in.URL); cut {
-			notes = append(notes, fmt.Sprintf("You entered the address of a GitLab page (%s); forgelink uses the server's URL, %s.", strings.TrimSpace(*in.URL), server))
+			notes = append(notes, pageNote(*in.URL, server))
 			in.URL = &server
 		}
 	}
@@ -226,7 +227,7 @@ func (s *Integrations) createIntegration(ctx context.Context, actor Actor, org s
 
 	// One-shot create: check, store the secret, activate; on any failure remove both, so a
 	// failed create leaves nothing (the id was never shown to anyone).
-	active, err := s.saveCredentials(ctx, item, clientID, secret, base)
+	active, err := s.saveCredentials(ctx, item, item.URL, clientID, secret, base)
 	if err != nil {
 		s.undoCreate(ctx, item)
 		return forgelink.Integration{}, err
@@ -275,119 +276,227 @@ func (s *Integrations) undoCreate(ctx context.Context, item forgelink.Integratio
 }
 
 // UpdateIntegration saves credentials (checked against GitLab first; the integration
-// becomes active) and/or edits name and CA bundle. A stale in.Version, or a concurrent
-// change, is ECONFLICT: no update is ever lost.
+// becomes active) and/or edits name, CA bundle, who may sign in and, while pending, the
+// URL. A stale in.Version, or a concurrent change, is ECONFLICT: no update is ever lost.
 func (s *Integrations) UpdateIntegration(ctx context.Context, actor Actor, org, id string, in IntegrationInput, base string) (forgelink.Integration, error) {
+	out, _, err := s.UpdateIntegrationNotes(ctx, actor, org, id, in, base)
+	return out, err
+}
+
+// UpdateIntegrationNotes is UpdateIntegration that also returns notes about a new URL,
+// as CreateIntegrationNotes does at create: a pasted page address cut back and (with
+// CheckServer) a server whose OpenID issuer is not the URL.
+func (s *Integrations) UpdateIntegrationNotes(ctx context.Context, actor Actor, org, id string, in IntegrationInput, base string) (forgelink.Integration, []string, error) {
 	if err := s.authorize(actor, org); err != nil {
-		return forgelink.Integration{}, err
+		return forgelink.Integration{}, nil, err
 	}
 	cur, err := s.getIntegration(ctx, org, id)
 	if err != nil {
-		return forgelink.Integration{}, err
+		return forgelink.Integration{}, nil, err
 	}
 	if in.Version != 0 && in.Version != cur.Version {
-		return forgelink.Integration{}, errStale
+		return forgelink.Integration{}, nil, errStale
 	}
 	fields := map[string]string{}
-	next, changed, err := s.applyEdits(ctx, org, cur, in, fields)
+	ed, err := s.applyEdits(ctx, org, cur, in, fields)
 	if err != nil {
-		return forgelink.Integration{}, err
+		return forgelink.Integration{}, nil, err
 	}
 	clientID, secret, withCreds := checkCredentialFields(fields, in)
 	if len(fields) > 0 {
-		return forgelink.Integration{}, forgelink.Invalid(fields)
+		return forgelink.Integration{}, nil, forgelink.Invalid(fields)
 	}
-	if !withCreds && in.Name == nil && in.CABundle == nil && in.AllowedGroups == nil {
-		return forgelink.Integration{}, forgelink.Errorf(forgelink.EINVALID,
-			"Nothing to change: send client_id and client_secret, name, ca_bundle or allowed_groups.")
+	if !withCreds && in.Name == nil && in.CABundle == nil && in.AllowedGroups == nil && in.URL == nil {
+		return forgelink.Integration{}, nil, forgelink.Errorf(forgelink.EINVALID,
+			"Nothing to change: send client_id and client_secret, name, ca_bundle, allowed_groups or (while pending) url.")
+	}
+	if in.CheckServer && ed.next.URL != cur.URL {
+		warning, err := s.checkServer(ctx, org, ed.next)
+		if err != nil {
+			return forgelink.Integration{}, nil, err
+		}
+		if warning != "" {
+			ed.notes = append(ed.notes, warning)
+		}
 	}
 	if err := s.writes.allow(org); err != nil {
-		return forgelink.Integration{}, err
+		return forgelink.Integration{}, nil, err
 	}
-	if !withCreds {
-		return s.saveEdits(ctx, actor, cur, s.recheckConfidential(ctx, next, base), changed)
+	var out forgelink.Integration
+	if withCreds {
+		out, err = s.saveCredentialsAudited(ctx, actor, cur, ed, clientID, secret, base)
+	} else {
+		ed.next = s.recheckConfidential(ctx, ed.next, base)
+		out, err = s.saveEdits(ctx, actor, cur, ed)
 	}
-	out, err := s.saveCredentials(ctx, next, clientID, secret, base)
+	if err != nil {
+		return forgelink.Integration{}, nil, err
+	}
+	return out, ed.notes, nil
+}
+
+// saveCredentialsAudited saves credentials with the edits in ed (a new URL included:
+// the check reaches the new server) and writes the audit record.
+func (s *Integrations) saveCredentialsAudited(ctx context.Context, actor Actor, cur forgelink.Integration, ed edits, clientID, secret, base string) (forgelink.Integration, error) {
+	out, err := s.saveCredentials(ctx, ed.next, cur.URL, clientID, secret, base)
 	if err != nil {
 		return forgelink.Integration{}, err
 	}
-	s.cache.forgetIntegration(org, id)
+	s.cache.forgetIntegration(cur.Org, cur.ID)
 	action, detail := forgelink.AuditIntegrationSaved, "client_id "+clientID+"; credentials verified with GitLab; status active"
 	if cur.SecretARN != "" {
 		action, detail = forgelink.AuditSecretReplaced, "client_id "+clientID+"; new secret verified with GitLab"
 	}
-	if len(changed) > 0 {
-		detail += "; changed " + strings.Join(changed, ", ")
+	if len(ed.changed) > 0 {
+		detail += "; changed " + strings.Join(ed.changed, ", ")
 	}
-	s.audit(ctx, actor, action, id, detail+confidentialNote(out))
+	s.audit(ctx, actor, action, cur.ID, detail+confidentialNote(out))
 	return out, nil
 }
 
+// URLFixedMessage is the url field's message when the integration is no longer pending:
+// its GitLab application, and the people who sign in, are on its server. Adding the new
+// one first keeps sign-ins working until it is active.
+const URLFixedMessage = "can only be changed while the integration is pending. To move to another GitLab server, add an integration for the new URL, then delete this one."
+
+// edits are an update's changes to an integration: the integration with them, the words
+// for the audit trail, and notes for the admin.
+type edits struct {
+	next    forgelink.Integration
+	changed []string
+	notes   []string
+}
+
 // applyEdits checks an update's platform, URL, name, CA bundle and allowed groups against
-// cur: problems go into fields; it returns cur with the edits and the words for the
-// audit trail. Only a rate-limited URL probe is an error of its own.
-func (s *Integrations) applyEdits(ctx context.Context, org string, cur forgelink.Integration, in IntegrationInput, fields map[string]string) (forgelink.Integration, []string, error) {
+// cur: problems go into fields. Only an error that is not about a field (a rate-limited
+// look-up) is returned.
+func (s *Integrations) applyEdits(ctx context.Context, org string, cur forgelink.Integration, in IntegrationInput, fields map[string]string) (edits, error) {
+	ed := edits{next: cur}
 	if in.Platform != nil && strings.TrimSpace(*in.Platform) != cur.Platform {
 		fields["platform"] = "cannot be changed"
 	}
 	if in.URL != nil {
-		norm, err := s.urls.ValidateGitLabURLWith(ctx, *in.URL, s.probe(org))
-		if forgelink.ErrorCode(err) == forgelink.ERATELIMITED {
-			return forgelink.Integration{}, nil, err
+		url, note, err := s.editURL(ctx, org, cur, *in.URL, fields)
+		if err != nil {
+			return edits{}, err
 		}
-		if err != nil || norm != cur.URL {
-			fields["url"] = "cannot be changed; delete the integration and add it again"
+		if url != cur.URL {
+			ed.next.URL = url
+			ed.changed = append(ed.changed, "url ("+cur.URL+" → "+url+")")
+			// A name that defaulted to the host follows the new host.
+			if in.Name == nil && cur.Name == cur.Host() {
+				in.Name = new(string)
+			}
+		}
+		if note != "" {
+			ed.notes = append(ed.notes, note)
 		}
 	}
-	next := cur
-	var changed []string
 	if in.Name != nil {
 		name := strings.TrimSpace(*in.Name)
 		if msg := checkName(name); msg != "" {
 			fields["name"] = msg
 		} else if name == "" {
-			name = cur.Host()
+			name = ed.next.Host()
 		}
 		if name != cur.Name {
-			next.Name = name
-			changed = append(changed, "name")
+			ed.next.Name = name
+			ed.changed = append(ed.changed, "name")
 		}
 	}
 	if in.CABundle != nil {
 		if ca := s.checkCABundle(fields, in.CABundle); ca != cur.CABundle {
-			next.CABundle = ca
-			changed = append(changed, map[bool]string{true: "ca_bundle removed", false: "ca_bundle"}[ca == ""])
+			ed.next.CABundle = ca
+			ed.changed = append(ed.changed, map[bool]string{true: "ca_bundle removed", false: "ca_bundle"}[ca == ""])
 		}
 	}
 	if in.AllowedGroups != nil {
 		if groups := checkAllowedGroups(fields, in.AllowedGroups); !slices.Equal(groups, cur.AllowedGroups) {
-			next.AllowedGroups = groups
-			changed = append(changed, "who may sign in ("+describeAllowedGroups(groups)+")")
+			ed.next.AllowedGroups = groups
+			ed.changed = append(ed.changed, "who may sign in ("+describeAllowedGroups(groups)+")")
 		}
 	}
-	return next, changed, nil
+	return ed, nil
 }
 
-// saveEdits writes an update without credentials (nothing changed: nothing written).
-func (s *Integrations) saveEdits(ctx context.Context, actor Actor, cur, next forgelink.Integration, changed []string) (forgelink.Integration, error) {
-	confirmed := cur.NotConfidential && !next.NotConfidential
-	if len(changed) == 0 && !confirmed {
+// editURL checks an update's URL against cur and returns the URL to store. The same
+// server URL, however spelt, is no change. Another one is taken while cur is pending, by
+// create's rules: a pasted page address is cut back (the note says so), then the URL
+// rules run. An active integration's GitLab application is on its server: its URL is a
+// field error that says how to move. Only errors that are not about the field return.
+func (s *Integrations) editURL(ctx context.Context, org string, cur forgelink.Integration, raw string, fields map[string]string) (url, note string, err error) {
+	server, cut := ServerURLOfPage(raw)
+	// A client that sends the integration back as it read it causes no look-up.
+	if strings.TrimRight(strings.TrimSpace(server), "/") == cur.URL {
+		return cur.URL, "", nil
+	}
+	norm, err := s.urls.ValidateGitLabURLWith(ctx, server, s.probe(org))
+	switch {
+	case err == nil && norm == cur.URL:
+		return cur.URL, "", nil
+	case cur.Status != forgelink.StatusPending:
+		fields["url"] = URLFixedMessage
+		return cur.URL, "", nil
+	case err != nil && !mergeInvalid(fields, err):
+		return "", "", err
+	case err != nil:
+		return cur.URL, "", nil
+	}
+	if cut {
+		note = pageNote(raw, norm)
+	}
+	return norm, note, nil
+}
+
+// pageNote tells the admin that the GitLab page address raw was cut back to server.
+func pageNote(raw, server string) string {
+	return fmt.Sprintf("You entered the address of a GitLab page (%s); forgelink uses the server's URL, %s.", strings.TrimSpace(raw), server)
+}
+
+// saveEdits writes an update without credentials (nothing changed: nothing written); a
+// new URL moves the integration with its URL claim.
+func (s *Integrations) saveEdits(ctx context.Context, actor Actor, cur forgelink.Integration, ed edits) (forgelink.Integration, error) {
+	confirmed := cur.NotConfidential && !ed.next.NotConfidential
+	if len(ed.changed) == 0 && !confirmed {
 		return cur, nil
 	}
-	out, err := s.store.UpdateIntegration(ctx, next)
+	out, err := s.write(ctx, ed.next, cur.URL)
 	if err != nil {
-		return forgelink.Integration{}, conflictMessage(err)
+		return forgelink.Integration{}, err
 	}
 	s.cache.forgetIntegration(cur.Org, cur.ID)
 	var details []string
-	if len(changed) > 0 {
-		details = append(details, "changed "+strings.Join(changed, ", "))
+	if len(ed.changed) > 0 {
+		details = append(details, "changed "+strings.Join(ed.changed, ", "))
 	}
 	if confirmed {
 		details = append(details, "application is Confidential now")
 	}
 	s.audit(ctx, actor, forgelink.AuditIntegrationUpdated, cur.ID, strings.Join(details, "; "))
 	return out, nil
+}
+
+// write stores next, which was read at fromURL: an update, or a move when its URL is
+// new. The store's errors become the service's words.
+func (s *Integrations) write(ctx context.Context, next forgelink.Integration, fromURL string) (forgelink.Integration, error) {
+	if next.URL == fromURL {
+		out, err := s.store.UpdateIntegration(ctx, next)
+		return out, conflictMessage(err)
+	}
+	out, err := s.store.MoveIntegration(ctx, next, fromURL)
+	switch {
+	case err == nil:
+		return out, nil
+	case forgelink.ErrorFields(err)["url"] == "":
+		return forgelink.Integration{}, conflictMessage(err)
+	case forgelink.ErrorCode(err) == forgelink.ECONFLICT:
+		return forgelink.Integration{}, &forgelink.Error{Code: forgelink.ECONFLICT, Message: DuplicateURLMessage,
+			Fields: map[string]string{"url": DuplicateURLMessage}, Err: err}
+	case forgelink.ErrorCode(err) == forgelink.EINVALID:
+		return forgelink.Integration{}, &forgelink.Error{Code: forgelink.EINVALID, Message: "Please correct the highlighted fields.",
+			Fields: map[string]string{"url": URLFixedMessage}, Err: err}
+	}
+	return forgelink.Integration{}, err
 }
 
 // saveCredentials checks clientID and secret against GitLab, stores the secret, then
@@ -401,7 +510,7 @@ func (s *Integrations) saveEdits(ctx context.Context, actor Actor, cur, next for
 // became AWSCURRENT), and a failed item write leaves sign-ins on the previous version.
 // A secret created here (first save) is deleted again when the item write fails.
 // The version only moves when the save succeeds, so retrying after a failure works.
-func (s *Integrations) saveCredentials(ctx context.Context, next forgelink.Integration, clientID, secret, base string) (forgelink.Integration, error) {
+func (s *Integrations) saveCredentials(ctx context.Context, next forgelink.Integration, fromURL, clientID, secret, base string) (forgelink.Integration, error) {
 	// One probe token covers both calls to GitLab, and one budget bounds them: a slow
 	// GitLab must not push the Save past the function's timeout.
 	if err := s.probes.allow(next.Org); err != nil {
@@ -425,12 +534,12 @@ func (s *Integrations) saveCredentials(ctx context.Context, next forgelink.Integ
 	next.SecretARN, next.SecretVersion = ref.ARN, ref.Version
 	next.SecretUpdatedAt = s.now().UTC()
 	next.Status = forgelink.StatusActive
-	out, err := s.store.UpdateIntegration(ctx, next)
+	out, err := s.write(ctx, next, fromURL)
 	if err != nil {
 		if created || forgelink.ErrorCode(err) == forgelink.ENOTFOUND {
 			s.dropUnreferencedSecret(ctx, next.Org, next.ID)
 		}
-		return forgelink.Integration{}, conflictMessage(err)
+		return forgelink.Integration{}, err
 	}
 	return out, nil
 }
@@ -692,7 +801,7 @@ func (s *Integrations) checkServer(ctx context.Context, org string, in forgelink
 	case info.Issuer == in.URL:
 		return "", nil
 	case info.Issuer != "":
-		return fmt.Sprintf("A server answered at %s, but it says it is GitLab at %s. If that is its address, delete this integration and add %s instead.", in.URL, info.Issuer, info.Issuer), nil
+		return fmt.Sprintf("A server answered at %s, but it says it is GitLab at %s. If that is its address, change the Server URL to %s.", in.URL, info.Issuer, info.Issuer), nil
 	case info.Status == 200:
 		return fmt.Sprintf("A server answered at %s, but its OpenID configuration names no issuer. Check that this is your GitLab server's URL, path prefix included.", in.URL), nil
 	}

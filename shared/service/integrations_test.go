@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -108,5 +109,100 @@ func TestIntegrationLifecycle(t *testing.T) {
 	want := "integration.created,integration.deleted,integration.saved,integration.updated,integration.updated"
 	if got := strings.Join(actions, ","); got != want {
 		t.Errorf("audit %s, want %s", got, want)
+	}
+}
+
+// TestIntegrationURLEdit: a pending integration's URL may change (by create's rules, with
+// a record of old and new in the audit trail); an active one's may not, and the message
+// says how to move.
+func TestIntegrationURLEdit(t *testing.T) {
+	s, _, _, gl := newAdminTestService(t)
+	ctx := context.Background()
+	actor := Actor{Org: "acme", Name: "token:test"}
+	base := "https://f.example"
+	create := func(url string) forgelink.Integration {
+		t.Helper()
+		in, err := s.Integrations.CreateIntegration(ctx, actor, "acme", IntegrationInput{Platform: ptr("gitlab"), URL: ptr(url)}, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	in := create("https://gitlab.test:8443/typo")
+	other := create("https://gitlab.test:8443/other")
+
+	// A pasted page address on the new server: cut back, said so, and the name that
+	// defaulted to the host follows it (same host here: unchanged).
+	out, notes, err := s.Integrations.UpdateIntegrationNotes(ctx, actor, "acme", in.ID, IntegrationInput{URL: ptr("https://GitLab.test:8443/gitlab/-/user_settings/applications"), Version: in.Version}, base)
+	if err != nil || out.URL != "https://gitlab.test:8443/gitlab" || out.Version != 2 || out.Status != forgelink.StatusPending {
+		t.Fatalf("move: %+v %v", out, err)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "forgelink uses the server's URL, https://gitlab.test:8443/gitlab") {
+		t.Errorf("notes %q", notes)
+	}
+	recs, _ := s.Audit.ListAudit(ctx, "acme", in.ID, 0)
+	if !slices.ContainsFunc(recs, func(r forgelink.AuditRecord) bool {
+		return r.Action == forgelink.AuditIntegrationUpdated && r.Detail == "changed url (https://gitlab.test:8443/typo → https://gitlab.test:8443/gitlab)"
+	}) {
+		t.Errorf("no audit record of the move: %+v", recs)
+	}
+
+	// The same URL, however spelt, changes nothing and is no error.
+	same, err := s.Integrations.UpdateIntegration(ctx, actor, "acme", in.ID, IntegrationInput{URL: ptr("https://gitlab.test:8443/gitlab/")}, base)
+	if err != nil || same.Version != out.Version {
+		t.Errorf("same URL: %+v %v", same, err)
+	}
+	// Another integration's URL: the duplicate message on the field; invalid: the rule.
+	_, err = s.Integrations.UpdateIntegration(ctx, actor, "acme", in.ID, IntegrationInput{URL: ptr(other.URL)}, base)
+	if code(err) != forgelink.ECONFLICT || forgelink.ErrorFields(err)["url"] != DuplicateURLMessage {
+		t.Errorf("duplicate: %v", err)
+	}
+	_, err = s.Integrations.UpdateIntegration(ctx, actor, "acme", in.ID, IntegrationInput{URL: ptr("https://127.0.0.1")}, base)
+	if code(err) != forgelink.EINVALID || forgelink.ErrorFields(err)["url"] == "" {
+		t.Errorf("loopback: %v", err)
+	}
+
+	// Credentials with a new URL in one request: checked against the new server, saved
+	// there; the host-named integration takes the new host's name.
+	gl.checked = nil
+	out, err = s.Integrations.UpdateIntegration(ctx, actor, "acme", in.ID, IntegrationInput{
+		URL: ptr("https://gitlab.test:8443/final"), ClientID: ptr("app-id"), ClientSecret: ptr("app-secret"),
+	}, base)
+	if err != nil || out.URL != "https://gitlab.test:8443/final" || out.Status != forgelink.StatusActive {
+		t.Fatalf("move and save: %+v %v", out, err)
+	}
+	if len(gl.checked) != 1 || gl.checked[0] != "https://gitlab.test:8443/final" {
+		t.Errorf("credentials checked at %v, want the new URL", gl.checked)
+	}
+	if _, err := s.Integrations.CreateIntegration(ctx, actor, "acme", IntegrationInput{Platform: ptr("gitlab"), URL: ptr("https://gitlab.test:8443/gitlab")}, base); err != nil {
+		t.Errorf("the URL left behind is not free: %v", err)
+	}
+
+	// Active: the URL stays, the message says how to move; the current URL is fine.
+	_, err = s.Integrations.UpdateIntegration(ctx, actor, "acme", in.ID, IntegrationInput{URL: ptr("https://gitlab.test:8443/elsewhere")}, base)
+	if code(err) != forgelink.EINVALID || forgelink.ErrorFields(err)["url"] != URLFixedMessage {
+		t.Errorf("active: %v", err)
+	}
+	if _, err := s.Integrations.UpdateIntegration(ctx, actor, "acme", in.ID, IntegrationInput{URL: ptr(out.URL), Name: ptr("Kept")}, base); err != nil {
+		t.Errorf("active with its own URL: %v", err)
+	}
+}
+
+// TestIntegrationURLEditName: a display name that defaulted to the host follows a new
+// host; a name the admin chose stays.
+func TestIntegrationURLEditName(t *testing.T) {
+	s, _, _, _ := newAdminTestService(t)
+	ctx := context.Background()
+	actor := Actor{Org: "acme", Name: "token:test"}
+	for i, tc := range []struct{ name, want string }{{"", "gitlab.test:8443"}, {"Ours", "Ours"}} {
+		in, err := s.Integrations.CreateIntegration(ctx, actor, "acme", IntegrationInput{
+			Platform: ptr("gitlab"), URL: ptr(fmt.Sprintf("https://8.8.8.%d", i+1)), Name: ptr(tc.name)}, "https://f.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.Integrations.UpdateIntegration(ctx, actor, "acme", in.ID, IntegrationInput{URL: ptr(fmt.Sprintf("https://gitlab.test:8443/%d", i))}, "https://f.example")
+		if err != nil || out.Name != tc.want {
+			t.Errorf("name %q after the move (%v), want %q", out.Name, err, tc.want)
+		}
 	}
 }

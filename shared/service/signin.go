@@ -197,6 +197,11 @@ const defaultGitLabBudget = 10 * time.Second
 // wrongly: only an admin can fix it.
 var ErrSetupProblem = forgelink.Errorf(forgelink.EMALFORMED, "The GitLab application is not set up correctly.")
 
+// ErrScopeRefused is the setup problem of an application that lacks a scope forgelink
+// asks for (GitLab answered invalid_scope); errors.Is also finds ErrSetupProblem in it.
+var ErrScopeRefused = &forgelink.Error{Code: forgelink.EMALFORMED, Err: ErrSetupProblem,
+	Message: "The GitLab application lacks a scope forgelink asks for."}
+
 // ErrSignInRefused marks a person the integration's rules keep out (allowed_groups).
 var ErrSignInRefused = forgelink.Errorf(forgelink.EDENIED, "You may not sign in here.")
 
@@ -393,7 +398,11 @@ func (s *SignIn) gitlabRefusal(ctx context.Context, cb LoginCallback) error {
 		return forgelink.Errorf(forgelink.EUPSTREAM,
 			"GitLab could not complete the sign-in (%s). Please try again in a moment.", code)
 	case "invalid_scope", "unauthorized_client", "invalid_client", "invalid_request", "unsupported_response_type":
-		return &forgelink.Error{Code: forgelink.EMALFORMED, Err: ErrSetupProblem, Message: fmt.Sprintf(
+		cause := ErrSetupProblem
+		if code == "invalid_scope" {
+			cause = ErrScopeRefused
+		}
+		return &forgelink.Error{Code: forgelink.EMALFORMED, Err: cause, Message: fmt.Sprintf(
 			"GitLab refused this sign-in because the organization's GitLab application is not set up correctly (GitLab said: %s). "+
 				"An admin of %s must fix the application on GitLab; trying again will not help.", code, cb.Org)}
 	default:

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -69,7 +70,7 @@ func (s *SignIn) finishTest(ctx context.Context, in forgelink.Integration, who i
 // TestFailure is the report of a Test sign-in that failed, explained as a setup problem.
 func TestFailure(org, id string, err error) *TestOutcome {
 	msg := forgelink.ErrorMessage(err)
-	if forgelink.ErrorCode(err) == forgelink.EMALFORMED && strings.Contains(msg, "invalid_scope") {
+	if errors.Is(err, ErrScopeRefused) {
 		msg = "GitLab refused the scopes forgelink asked for (invalid_scope): the GitLab application lacks a scope. Edit it on GitLab and tick api and read_user, then test again."
 	}
 	return &TestOutcome{IntegrationID: id, Error: msg}

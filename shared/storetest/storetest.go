@@ -33,6 +33,9 @@ func Run(t *testing.T, open Open) {
 		{"IntegrationURLUniqueness", testURLUniqueness},
 		{"IntegrationConcurrentCreateSameURL", testConcurrentCreateSameURL},
 		{"IntegrationNoLostUpdate", testNoLostUpdate},
+		{"IntegrationMove", testIntegrationMove},
+		{"IntegrationMoveRefused", testIntegrationMoveRefused},
+		{"IntegrationConcurrentMoveSameURL", testConcurrentMoveSameURL},
 		{"Members", testMembers},
 		{"MemberVersions", testMemberVersions},
 		{"ListMembers", testListMembers},
@@ -193,6 +196,9 @@ func testURLUniqueness(t *testing.T, e *env) {
 	wantCode(t, err, forgelink.ECONFLICT, "same URL in the same org")
 	if msg := forgelink.ErrorMessage(err); msg != "an integration for this GitLab URL already exists in this org" {
 		t.Errorf("duplicate URL message = %q", msg)
+	}
+	if f := forgelink.ErrorFields(err); f["url"] == "" {
+		t.Errorf("duplicate URL: fields %v, want a message on url", f)
 	}
 	_, err = e.GetIntegration(e.ctx, "acme", "b")
 	wantCode(t, err, forgelink.ENOTFOUND, "refused integration must not exist")

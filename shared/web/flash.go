@@ -12,8 +12,8 @@ const cookieFlash = "forgelink_flash"
 // flashTTL is how long a flash waits to be shown.
 const flashTTL = 5 * time.Minute
 
-// flash is one message for the page of integration ID (Kind "created") or the list
-// after its delete (Kind "deleted").
+// flash is one message for the page of integration ID (Kind "created", or "moved" with
+// the URL it had) or the list after its delete (Kind "deleted").
 type flash struct {
 	Kind  string
 	ID    string

@@ -221,7 +221,7 @@ func TestIntegrationsAPIErrors(t *testing.T) {
 		{"form body", "POST", "", "", "application/x-www-form-urlencoded", "url=x", 415, "unsupported"},
 		{"no content type", "PATCH", "/" + pending.ID, "", "", `{"name":"x"}`, 415, "unsupported"},
 		{"empty patch", "PATCH", "/" + pending.ID, "", "application/json", `{}`, 422, "invalid"},
-		{"url change", "PATCH", "/" + pending.ID, "", "application/json", `{"url":"https://gitlab.example.org"}`, 422, "invalid"},
+		{"url refused", "PATCH", "/" + pending.ID, "", "application/json", `{"url":"https://127.0.0.1"}`, 422, "invalid"},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -598,4 +598,75 @@ func TestIntegrationsAPIStableKeys(t *testing.T) {
 		t.Errorf("secret_updated_at %q: %v", ts, err)
 	}
 	igNoSecretIn(t, r, creds.Secret)
+}
+
+// TestIntegrationsAPIURLEdit: PATCH url moves a pending integration (alone, or with its
+// credentials, which are then checked on the new server) and frees the old URL; a URL
+// in use is 409, a stale version 409, the current URL no change; an active integration
+// answers 422 on url, saying how to move.
+func TestIntegrationsAPIURLEdit(t *testing.T) { onBothStores(t, testIntegrationsAPIURLEdit) }
+
+func testIntegrationsAPIURLEdit(t *testing.T, opts apptest.Options) {
+	e := apptest.Start(t, opts)
+	typo := e.GitLabURL + "/typo"
+	r := e.API(t, http.MethodPost, igAPIPath(e, ""), map[string]string{"platform": "gitlab", "url": typo})
+	igWantStatus(t, r, http.StatusCreated)
+	a := igDecode[igIntegration](t, r)
+
+	// The fake GitLab has no server under /typo: the credentials pass only where the new URL points.
+	creds := igNewApp(e, a.CallbackURL)
+	r = e.API(t, http.MethodPatch, igAPIPath(e, "/"+a.ID), map[string]string{"url": e.GitLabURL + "/", "client_id": creds.ClientID, "client_secret": creds.Secret})
+	igWantStatus(t, r, http.StatusOK)
+	got := igDecode[igIntegration](t, r)
+	if got.URL != e.GitLabURL || got.Status != "active" || got.CallbackURL != a.CallbackURL || got.SetupURL != e.GitLabURL+"/-/user_settings/applications" {
+		t.Errorf("moved and saved: %s", r.Body)
+	}
+	igNoSecretIn(t, r, creds.Secret)
+
+	// The old URL is free again; the new one is taken.
+	r = e.API(t, http.MethodPost, igAPIPath(e, ""), map[string]string{"platform": "gitlab", "url": typo})
+	igWantStatus(t, r, http.StatusCreated)
+	b := igDecode[igIntegration](t, r)
+	r = e.API(t, http.MethodPatch, igAPIPath(e, "/"+b.ID), map[string]string{"url": e.GitLabURL})
+	igWantStatus(t, r, http.StatusConflict)
+	if f := igDecode[igError](t, r).Error.Fields; f["url"] != service.DuplicateURLMessage {
+		t.Errorf("duplicate URL fields %v", f)
+	}
+
+	// A pending move with If-Match: 200, version 2, same callback; then stale; then a no-op.
+	req := igBearer(e, http.MethodPatch, igAPIPath(e, "/"+b.ID), "application/json", `{"url":"`+e.GitLabURL+`/b"}`)
+	req.Header.Set("If-Match", `"1"`)
+	r = apptest.Do(t, http.DefaultClient, req)
+	igWantStatus(t, r, http.StatusOK)
+	if got := igDecode[igIntegration](t, r); got.URL != e.GitLabURL+"/b" || got.Version != 2 || got.CallbackURL != b.CallbackURL || got.Status != "pending" {
+		t.Errorf("moved: %s", r.Body)
+	}
+	igWantStatus(t, e.API(t, http.MethodPatch, igAPIPath(e, "/"+b.ID), map[string]any{"url": e.GitLabURL + "/c", "version": 1}), http.StatusConflict)
+	r = e.API(t, http.MethodPatch, igAPIPath(e, "/"+b.ID), map[string]any{"url": e.GitLabURL + "/b/"})
+	igWantStatus(t, r, http.StatusOK)
+	if got := igDecode[igIntegration](t, r); got.Version != 2 {
+		t.Errorf("the current URL changed something: %s", r.Body)
+	}
+
+	// Active: 422 on url, with how to move; its own URL is fine.
+	r = e.API(t, http.MethodPatch, igAPIPath(e, "/"+a.ID), map[string]string{"url": e.GitLabURL + "/c"})
+	igWantStatus(t, r, http.StatusUnprocessableEntity)
+	if msg := igDecode[igError](t, r).Error.Fields["url"]; !strings.Contains(msg, "only be changed while the integration is pending") ||
+		!strings.Contains(msg, "add an integration for the new URL, then delete this one") {
+		t.Errorf("active url message %q", msg)
+	}
+	igWantStatus(t, e.API(t, http.MethodPatch, igAPIPath(e, "/"+a.ID), map[string]string{"url": e.GitLabURL, "name": "Kept"}), http.StatusOK)
+	if stored := igStored(t, e); len(stored) != 2 {
+		t.Errorf("stored %+v", stored)
+	}
+
+	// The audit trail names old and new URL.
+	for id, want := range map[string]string{
+		a.ID: "changed url (" + typo + " → " + e.GitLabURL + ")",
+		b.ID: "changed url (" + typo + " → " + e.GitLabURL + "/b)",
+	} {
+		if r := e.API(t, http.MethodGet, igAPIPath(e, "/"+id+"/audit"), nil); !strings.Contains(r.Body, want) {
+			t.Errorf("audit of %s lacks %q: %s", id, want, r.Body)
+		}
+	}
 }

@@ -238,6 +238,13 @@ type integrationEditPage struct {
 	Name     string
 	CABundle string
 	Version  int64
+	// URL is the Server URL form's value and URLAction its target (pending only);
+	// ExistingURL the page of the integration that has the typed URL; Moved says that
+	// the URL just changed.
+	URL         string
+	URLAction   string
+	ExistingURL string
+	Moved       string
 	// Who may sign in: one row per allowed group plus empty rows to add more.
 	Groups  []groupRow
 	Levels  []levelOption
@@ -279,6 +286,8 @@ func (s *integrationsServer) editPage(r *http.Request, sid string, in forgelink.
 		Name:            in.Name,
 		CABundle:        in.CABundle,
 		Version:         in.Version,
+		URL:             in.URL,
+		URLAction:       integrationPath(in.Org, in.ID) + "/url",
 		Groups:          groupRows(in.AllowedGroups),
 		Levels:          levelOptions(),
 		Errors:          map[string]string{},
@@ -311,8 +320,59 @@ func (s *integrationsServer) handleIntegrationPage() http.Handler {
 		page.Test = s.takeTestOutcome(w, r, in.ID)
 		if f := s.takeFlash(w, r, "created", in.ID); f != nil {
 			page.Notes = f.Notes
+		} else if f := s.takeFlash(w, r, "moved", in.ID); f != nil {
+			page.Notes = f.Notes
+			page.Moved = "The Server URL is now " + in.URL + " (it was " + f.URL + "). The Callback URL stays the same."
 		}
 		s.render(w, r, http.StatusOK, "integrations_edit.html", page)
+	})
+}
+
+// handleChangeURLForm is POST …/integrations/{id}/url, the setup page's "Wrong server?"
+// form. Like Continue at create it reaches the new server first: no answer is a field
+// error with the typed URL kept; an answer that is not GitLab at that URL is a warning on
+// the page it returns to.
+func (s *integrationsServer) handleChangeURLForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, sid, ok := s.adminForm(w, r)
+		if !ok {
+			return
+		}
+		back := errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"}
+		cur, err := s.integrations.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
+		if err != nil {
+			s.failPage(w, r, err, back)
+			return
+		}
+		raw := r.PostFormValue("url")
+		version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+		in, notes, err := s.integrations.UpdateIntegrationNotes(r.Context(), actor, actor.Org, cur.ID,
+			service.IntegrationInput{URL: &raw, Version: version, CheckServer: true}, s.base(r))
+		if err != nil {
+			switch forgelink.ErrorCode(err) {
+			case forgelink.EINVALID, forgelink.ECONFLICT, forgelink.ERATELIMITED, forgelink.EUNAVAILABLE:
+				_, status := s.prepareFailure(w, r, err)
+				page := s.editPage(r, sid, cur)
+				page.URL = raw
+				if version != 0 {
+					page.Version = version // a stale form stays stale: reload, as the save form says
+				}
+				page.Errors = fieldsOrEmpty(err)
+				page.Summary = summarize(page.Errors)
+				page.Message = forgelink.ErrorMessage(err)
+				if page.Errors["url"] == service.DuplicateURLMessage {
+					page.ExistingURL = s.integrationAt(r, actor.Org, raw)
+				}
+				s.render(w, r, status, "integrations_edit.html", page)
+			default:
+				s.failPage(w, r, err, back)
+			}
+			return
+		}
+		if in.URL != cur.URL {
+			s.setFlash(w, r, flash{Kind: "moved", ID: in.ID, URL: cur.URL, Notes: notes})
+		}
+		http.Redirect(w, r, integrationPath(in.Org, in.ID), http.StatusSeeOther)
 	})
 }
 

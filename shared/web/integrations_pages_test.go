@@ -321,3 +321,102 @@ func TestAdminCreateFormWithoutPlatform(t *testing.T) {
 		t.Errorf("stored %+v", got)
 	}
 }
+
+// TestAdminChangeURLForm: the setup page of a pending integration fixes its Server URL
+// with a form of its own, which reaches the server as Continue does: errors keep the
+// typed URL, a URL in use links to its integration, a pasted page address is cut back,
+// and the page then says what changed while the callback URL stays. An active
+// integration's page says how to move instead, and the form's route refuses it.
+func TestAdminChangeURLForm(t *testing.T) { onBothStores(t, testAdminChangeURLForm) }
+
+func testAdminChangeURLForm(t *testing.T, opts apptest.Options) {
+	e := apptest.Start(t, opts)
+	c := e.AdminClient(t)
+	list := "/orgs/" + e.Org + "/settings/integrations"
+	csrf := apptest.FormValue(e.Get(t, c, list+"/new").Body, "csrf_token")
+	typo := e.GitLabURL + "/typo"
+	r := e.PostForm(t, c, list, map[string]string{"csrf_token": csrf, "platform": "gitlab", "url": typo})
+	igWantStatus(t, r, http.StatusSeeOther)
+	page := r.Header.Get("Location")
+	r = e.Follow(t, c, r)
+	for _, want := range []string{"no GitLab OpenID configuration", "<summary>Wrong server? Change the Server URL</summary>",
+		`action="` + page + `/url"`, `id="url" name="url" value="` + typo + `"`, "The Callback URL stays the same."} {
+		if !strings.Contains(html.UnescapeString(r.Body), want) {
+			t.Errorf("setup page lacks %q", want)
+		}
+	}
+	callback := apptest.FormValue(r.Body, "callback_url")
+	form := func(url string) map[string]string {
+		return map[string]string{"csrf_token": csrf, "version": apptest.FormValue(r.Body, "version"), "url": url}
+	}
+	changeURL := func(f map[string]string) apptest.Response { return e.PostForm(t, c, page+"/url", f) }
+
+	// Without the CSRF token: 403, nothing changed.
+	bad := form(e.GitLabURL)
+	bad["csrf_token"] = "made-up"
+	igWantStatus(t, changeURL(bad), http.StatusForbidden)
+
+	// Nothing answers: 422 on the field, the typed URL kept, the summary names it.
+	r2 := changeURL(form("https://gitlab.invalid"))
+	igWantStatus(t, r2, http.StatusUnprocessableEntity)
+	if !strings.Contains(r2.Body, "No server answered at https://gitlab.invalid") || !strings.Contains(r2.Body, `id="url-error"`) ||
+		!strings.Contains(r2.Body, `href="#url"`) || !strings.Contains(r2.Body, `<details class="change-url" open>`) {
+		t.Errorf("422 page lacks the field error, the summary or the open form: %s", r2.Body)
+	}
+	if got := apptest.FormValue(r2.Body, "url"); got != "https://gitlab.invalid" {
+		t.Errorf("422 page's Server URL holds %q, want the typed URL kept", got)
+	}
+
+	// A URL another integration has: 409 with a link to it.
+	other := e.API(t, http.MethodPost, igAPIPath(e, ""), map[string]string{"platform": "gitlab", "url": e.GitLabURL + "/other"})
+	otherID := igDecode[igIntegration](t, other).ID
+	r2 = changeURL(form(e.GitLabURL + "/other/"))
+	igWantStatus(t, r2, http.StatusConflict)
+	if !strings.Contains(r2.Body, `<a href="`+list+"/"+otherID+`">Open it</a>`) {
+		t.Errorf("409 page does not link to the integration with that URL: %s", r2.Body)
+	}
+
+	// A pasted page address on a path without GitLab: cut back, moved, both said.
+	r2 = changeURL(form(e.GitLabURL + "/gitlab/-/user_settings/applications"))
+	igWantStatus(t, r2, http.StatusSeeOther)
+	r2 = e.Follow(t, c, r2)
+	for _, want := range []string{"The Server URL is now " + e.GitLabURL + "/gitlab (it was " + typo + ").",
+		"forgelink uses the server's URL, " + e.GitLabURL + "/gitlab.", "no GitLab OpenID configuration"} {
+		if !strings.Contains(html.UnescapeString(r2.Body), want) {
+			t.Errorf("page after the move lacks %q", want)
+		}
+	}
+
+	// The right server: no warning, the setup link follows, the callback stays.
+	r = r2
+	r2 = changeURL(form(e.GitLabURL))
+	igWantStatus(t, r2, http.StatusSeeOther)
+	r2 = e.Follow(t, c, r2)
+	body := html.UnescapeString(r2.Body)
+	if !strings.Contains(body, "The Server URL is now "+e.GitLabURL+" (it was "+e.GitLabURL+"/gitlab).") || strings.Contains(body, "A server answered") ||
+		!strings.Contains(body, `href="`+e.GitLabURL+`/-/user_settings/applications"`) || apptest.FormValue(r2.Body, "callback_url") != callback {
+		t.Errorf("page after fixing the URL: %s", r2.Body)
+	}
+	// The form of the older page is stale now.
+	igWantStatus(t, changeURL(form(e.GitLabURL+"/again")), http.StatusConflict)
+	if got := igStored(t, e); len(got) != 2 {
+		t.Fatalf("stored %+v", got)
+	}
+
+	// Active: no form; the page says how to move; the route refuses with that message.
+	id := strings.TrimPrefix(page, list+"/")
+	creds := igNewApp(e, callback)
+	igWantStatus(t, e.API(t, http.MethodPatch, igAPIPath(e, "/"+id), map[string]string{"client_id": creds.ClientID, "client_secret": creds.Secret}), http.StatusOK)
+	r = e.Get(t, c, page)
+	if strings.Contains(r.Body, "Wrong server?") || !strings.Contains(r.Body, "add an integration for its URL, then delete this one") {
+		t.Errorf("active page: %s", r.Body)
+	}
+	r2 = changeURL(map[string]string{"csrf_token": csrf, "version": apptest.FormValue(r.Body, "version"), "url": e.GitLabURL + "/elsewhere"})
+	igWantStatus(t, r2, http.StatusUnprocessableEntity)
+	if !strings.Contains(r2.Body, "add an integration for the new URL, then delete this one") {
+		t.Errorf("moving an active integration: %s", r2.Body)
+	}
+	if in, _ := e.App.Store.GetIntegration(context.Background(), e.Org, id); in.URL != e.GitLabURL || in.Status != forgelink.StatusActive {
+		t.Errorf("after the refused move: %+v", in)
+	}
+}

@@ -76,6 +76,7 @@ var integrationsRoutes = []route[*integrationsServer]{
 	{"GET", "/orgs/{org}/settings/integrations/{id}", (*integrationsServer).handleIntegrationPage},
 	{"POST", "/orgs/{org}/settings/integrations/{id}", (*integrationsServer).handleSaveIntegrationForm},
 	{"POST", "/orgs/{org}/settings/integrations/{id}/delete", (*integrationsServer).handleDeleteIntegrationForm},
+	{"POST", "/orgs/{org}/settings/integrations/{id}/url", (*integrationsServer).handleChangeURLForm},
 	{"POST", "/orgs/{org}/settings/integrations/{id}/test", (*integrationsServer).handleTestSignIn},
 
 	// Admin JSON API.

@@ -20,6 +20,7 @@ import (
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/config"
+	"github.com/forgelink/forgelink/shared/gctune"
 	"github.com/forgelink/forgelink/shared/logging"
 	"github.com/forgelink/forgelink/shared/service"
 )
@@ -27,6 +28,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	gctune.Apply(os.Getenv) // as the Lambda functions run
 	if err := run(ctx, os.LookupEnv, os.Stdout, os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "forgelink:", err)
 		os.Exit(1)

@@ -339,6 +339,10 @@ func EventFiles() (map[string][]byte, error) {
 			referer: members, form: url.Values{"csrf_token": {csrfAdmin}}},
 		{file: "api-members-list.json", method: "GET", route: apiMembers, bearer: EventAdminToken},
 		{file: "api-member-sign-out.json", method: "DELETE", route: apiMembers + "/{member}/sessions", bearer: EventAdminToken},
+
+		// The setup page's Server URL form (appended).
+		{file: "integration-url-form.json", method: "POST", route: settings + "/{id}/url", cookies: []string{adminCookie}, browser: true,
+			referer: settings + "/{id}", form: url.Values{"csrf_token": {csrfAdmin}, "version": {"1"}, "url": {EventCreateURL}}},
 	}
 	files := map[string][]byte{}
 	for i, r := range reqs {

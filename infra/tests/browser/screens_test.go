@@ -149,6 +149,93 @@ func TestAdminPeopleScreens(t *testing.T) {
 	}
 }
 
+// TestAdminFixesServerURL: an admin who typed the address of the wrong GitLab (here a
+// mistyped port: another server that answers) fixes it on the setup page instead of
+// deleting the integration. A URL where nothing answers is a field error with the input
+// kept; the right one keeps the integration and its callback URL, the page says what
+// changed and GitLab's link leads to the right server, where the setup finishes. Once
+// active, the page shows the URL read-only and says how to move to another server.
+func TestAdminFixesServerURL(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{SecondGitLab: true})
+	b := NewBrowser(t)
+	admin := b.NewPage("admin", false)
+	signInAsAdmin(t, env, admin)
+
+	addIntegration(t, admin, env, env.GitLab2URL, "Team GitLab")
+	setupURL := admin.Location()
+	callbackURL := admin.Value(ByID("callback_url"))
+	if got := admin.Attr(Link("Open GitLab application settings"), "href"); !strings.HasPrefix(got, env.GitLab2URL+"/") {
+		t.Fatalf("the setup page's GitLab link is %q, want one on the server typed, %s", got, env.GitLab2URL)
+	}
+
+	// Wrong server: the form starts with the current URL.
+	admin.Click("admin: Wrong server?", Button("Wrong server? Change the Server URL"))
+	if got := admin.Value(Control("Server URL")); got != env.GitLab2URL {
+		t.Errorf("the Server URL field starts as %q, want the current URL %s", got, env.GitLab2URL)
+	}
+	const nowhere = "https://gitlab.invalid"
+	admin.Fill(Control("Server URL"), nowhere)
+	admin.AllowHTTPError(http.StatusUnprocessableEntity)
+	if st := admin.ClickAndWait("admin: Change Server URL to a server that does not exist", Button("Change Server URL")); st != http.StatusUnprocessableEntity {
+		t.Errorf("a server that does not exist answers %d, want 422", st)
+	}
+	if got := admin.Text(ByID("url-error")); !strings.Contains(got, "No server answered at "+nowhere+": host not found") {
+		t.Errorf("the Server URL's error says %q, want it to say no server answered, host not found", got)
+	}
+	if got := admin.Value(Control("Server URL")); got != nowhere {
+		t.Errorf("the Server URL holds %q after the error, want %q kept", got, nowhere)
+	}
+	if n := strings.Count(admin.BodyText(), "There is a problem"); n != 1 {
+		t.Errorf("the page says “There is a problem” %d times, want once", n)
+	}
+	if body := admin.BodyText(); !strings.Contains(body, "GitLab Self-Managed at "+env.GitLab2URL+" ") {
+		t.Errorf("a refused URL changed the integration:\n%s", body)
+	}
+
+	// The right server.
+	admin.Fill(Control("Server URL"), env.GitLabURL)
+	admin.ClickAndWait("admin: Change Server URL", Button("Change Server URL"))
+	if got := admin.Location(); got != setupURL {
+		t.Fatalf("changing the URL led to %s, want the same setup page %s", got, setupURL)
+	}
+	want := "The Server URL is now " + env.GitLabURL + " (it was " + env.GitLab2URL + "). The Callback URL stays the same."
+	if got := admin.Text(ByCSS(".notice")); got != want {
+		t.Errorf("the page says %q, want %q", got, want)
+	}
+	if got := admin.Value(ByID("callback_url")); got != callbackURL {
+		t.Errorf("the callback URL is %q after the change, want it unchanged: %q", got, callbackURL)
+	}
+	if body := admin.BodyText(); !strings.Contains(body, "GitLab Self-Managed at "+env.GitLabURL+" ") || !strings.Contains(body, "Pending") {
+		t.Errorf("the page should show the integration pending at the new URL:\n%s", body)
+	}
+
+	// The setup finishes on the right server.
+	gitlab := admin.ClickNewTab("admin: open GitLab application settings", Link("Open GitLab application settings"), "gitlab")
+	if loc := gitlab.Location(); !strings.HasPrefix(loc, env.GitLabURL+"/") {
+		t.Fatalf("GitLab's link opened %s, want the server %s", loc, env.GitLabURL)
+	}
+	appID, secret := createGitLabApp(t, gitlab, "root", "forgelink "+env.Org, callbackURL, true)
+	admin.Fill(Control("Application ID"), appID)
+	admin.Fill(Control("Secret"), secret)
+	admin.ClickAndWait("admin: Save Integration", Button("Save Integration"))
+	if notice := admin.Text(ByCSS(".notice")); !strings.Contains(notice, "saved and active") {
+		t.Fatalf("after Save the notice is %q:\n%s", notice, admin.BodyText())
+	}
+
+	// Active: the URL read-only, and how to move.
+	admin.Open("admin: the active integration's page", setupURL)
+	if admin.Exists(Button("Wrong server? Change the Server URL")) || admin.Exists(Control("Server URL")) {
+		t.Errorf("an active integration's page still offers to change the Server URL")
+	}
+	if body := admin.BodyText(); !strings.Contains(body, "GitLab Self-Managed at "+env.GitLabURL+" ") {
+		t.Errorf("the active integration's page does not show its URL:\n%s", body)
+	}
+	if got := admin.Text(ByID("url")); !strings.Contains(got, "to move to another GitLab server, add an integration for its URL, then delete this one") {
+		t.Errorf("the active integration's page says %q, want how to move to another server", got)
+	}
+}
+
 // TestAdminSavesPublicApplication: the admin creates the GitLab application without
 // ticking Confidential and saves its credentials. forgelink saves it (active) and warns on
 // the list after the Save, saying why it matters and what to do, with links to where the

@@ -84,6 +84,9 @@ var seeded = map[string]expect{
 	"api-members-list.json": {Status: 200, JSON: true, Body: []string{`"id":"` + sam.EventMemberID + `"`, `"username":"` + sam.EventUsername + `"`,
 		`"role":"member"`, `"active_sessions":1`}},
 	"api-member-sign-out.json": {Status: 204},
+
+	// The seeded integration is active: its URL stays, and the page says how to move.
+	"integration-url-form.json": {Status: 422, HTML: true, Body: []string{"add an integration for the new URL, then delete this one"}},
 }
 
 // empty: the same events against an empty store (what the RIE test sees: every emulator
@@ -130,6 +133,8 @@ var empty = map[string]expect{
 	"member-sign-out-form.json": {Status: 401, HTML: true},
 	"api-members-list.json":     {Status: 401, JSON: true, Body: []string{`"code":`}},
 	"api-member-sign-out.json":  {Status: 401, JSON: true, Body: []string{`"code":`}},
+
+	"integration-url-form.json": {Status: 401, HTML: true},
 }
 
 // loadEvents reads events/*.json.

@@ -1,7 +1,6 @@
 package sam_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,14 +8,13 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/forgelink/forgelink/infra/fakegitlab"
+	"github.com/forgelink/forgelink/infra/testkit/awsrec"
 	"github.com/forgelink/forgelink/infra/testkit/tier"
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/apptest"
@@ -28,45 +26,23 @@ import (
 // TestMain shares one moto server between the suite's AWS tests (apptest needs it).
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-// awsOps is an aws.HTTPClient that records each request's IAM action and the kind of
-// resource it touches ("dynamodb:PutItem table", "secretsmanager:GetSecretValue
-// cookie-key") before passing it on.
-type awsOps struct {
-	next      *http.Client
-	cookieKey string
-	mu        sync.Mutex
-	seen      map[string]bool
-}
-
-func (c *awsOps) Do(req *http.Request) (*http.Response, error) {
-	target := req.Header.Get("X-Amz-Target") // DynamoDB_20120810.PutItem, secretsmanager.GetSecretValue
-	service, op, _ := strings.Cut(target, ".")
+// iamOp names a recorded call by its IAM action and the kind of resource it touches
+// ("dynamodb:PutItem table", "secretsmanager:GetSecretValue cookie-key").
+func iamOp(c awsrec.Call, cookieKey string) string {
 	kind := "table"
-	if service == "secretsmanager" {
-		var body struct{ SecretId string }
-		if req.Body != nil {
-			b, _ := io.ReadAll(req.Body)
-			req.Body = io.NopCloser(bytes.NewReader(b))
-			_ = json.Unmarshal(b, &body)
-		}
-		switch {
-		case op == "ListSecrets":
-			kind = "*"
-		case body.SecretId == c.cookieKey:
-			kind = "cookie-key"
-		default:
-			kind = "client-secret"
-		}
-	} else {
-		service = "dynamodb"
+	switch {
+	case c.Service != "secretsmanager":
+	case c.Op == "ListSecrets":
+		kind = "*"
+	case c.SecretID == cookieKey:
+		kind = "cookie-key"
+	default:
+		kind = "client-secret"
 	}
-	c.mu.Lock()
-	c.seen[service+":"+op+" "+kind] = true
-	c.mu.Unlock()
-	return c.next.Do(req)
+	return c.Action() + " " + kind
 }
 
-// resourceKind names a template resource the way awsOps does.
+// resourceKind names a template resource the way iamOp does.
 func resourceKind(r string) string {
 	switch {
 	case strings.Contains(r, "CookieKeySecret"):
@@ -156,14 +132,14 @@ func runJourneys(t *testing.T) map[string]map[string]bool {
 	cfg := env.App.Config
 	cfg.CookieKey, cfg.CookieKeySecret, cfg.BaseURL = "", keyName, "http://"+srv.Listener.Addr().String()
 
-	seen := map[string]map[string]bool{}
+	recorders := map[string]*awsrec.Recorder{}
 	handlers := map[string]http.Handler{}
 	builds := map[string]func(app.Deps) (http.Handler, error){web.FuncIntegrations: app.Integrations,
 		web.FuncLogin: app.Login, web.FuncCallback: app.Callback, web.FuncSession: app.Session}
 	for fn, build := range builds {
-		seen[fn] = map[string]bool{}
+		recorders[fn] = awsrec.New()
 		c := awsCfg.Copy()
-		c.HTTPClient = &awsOps{next: &http.Client{Timeout: 30 * time.Second}, cookieKey: keyName, seen: seen[fn]}
+		c.HTTPClient = recorders[fn]
 		d, err := app.FromAWSConfig(ctx, cfg, logging.New(io.Discard, "error"), c)
 		if err != nil {
 			t.Fatalf("%s: %v", fn, err)
@@ -179,6 +155,13 @@ func runJourneys(t *testing.T) map[string]map[string]bool {
 		Org: env.Org, AdminToken: env.AdminToken, Logs: env.Logs, Moto: env.Moto, Table: env.Table, Prefix: env.Prefix}
 	adminJourney(t, e)
 	memberJourney(t, e)
+	seen := map[string]map[string]bool{}
+	for fn, rec := range recorders {
+		seen[fn] = map[string]bool{}
+		for _, c := range rec.Take() {
+			seen[fn][iamOp(c, keyName)] = true
+		}
+	}
 	return seen
 }
 

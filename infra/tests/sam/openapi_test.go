@@ -189,7 +189,7 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	v.do(nil, "GET", "/healthz", "", nil, 200)
 	v.do(nil, "GET", org+"/integrations", e.AdminToken, nil, 200)
 	created := v.do(nil, "POST", org+"/integrations", e.AdminToken,
-		map[string]any{"platform": "gitlab", "url": e.GitLabURL, "name": "Acme GitLab"}, 201)
+		map[string]any{"platform": "gitlab", "url": e.GitLabURL + "/typo", "name": "Acme GitLab"}, 201)
 	var in struct {
 		ID          string `json:"id"`
 		CallbackURL string `json:"callback_url"`
@@ -200,6 +200,17 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	}
 	one := org + "/integrations/" + in.ID
 	v.do(nil, "GET", one, e.AdminToken, nil, 200)
+	// A pending integration's URL: fixed (200), not to one in use (409).
+	v.do(nil, "PATCH", one, e.AdminToken, map[string]any{"url": e.GitLabURL}, 200)
+	other := v.do(nil, "POST", org+"/integrations", e.AdminToken, map[string]any{"platform": "gitlab", "url": e.GitLabURL + "/other"}, 201)
+	var second struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(other, &second); err != nil || second.ID == "" {
+		t.Fatalf("create: %v in %s", err, other)
+	}
+	v.do(nil, "PATCH", org+"/integrations/"+second.ID, e.AdminToken, map[string]any{"url": e.GitLabURL}, 409)
+	v.do(nil, "DELETE", org+"/integrations/"+second.ID, e.AdminToken, nil, 204)
 	app := e.GitLab.CreateApplication("openapi", in.CallbackURL, []string{"api", "read_user"}, true, false)
 	v.do(nil, "PATCH", one, e.AdminToken, map[string]any{"client_id": app.UID, "client_secret": app.Secret}, 200)
 	// An application that is not Confidential: saved, with a warning in the answer.
@@ -210,6 +221,7 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	v.do(nil, "POST", "/api/v1/orgs/beta/integrations", betaToken,
 		map[string]any{"platform": "gitlab", "url": e.GitLabURL, "client_id": public.UID, "client_secret": public.Secret}, 201)
 	v.do(nil, "PATCH", one, e.AdminToken, map[string]any{"name": "Acme GitLab (renamed)"}, 200)
+	v.do(nil, "PATCH", one, e.AdminToken, map[string]any{"url": e.GitLabURL + "/elsewhere"}, 422)
 	v.do(nil, "GET", one, e.AdminToken, nil, 200)
 	v.do(nil, "GET", one+"/audit?limit=10", e.AdminToken, nil, 200)
 	v.do(nil, "GET", org+"/integrations", e.AdminToken, nil, 200)

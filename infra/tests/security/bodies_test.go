@@ -96,7 +96,8 @@ func TestHostileBodies(t *testing.T) {
 	admin := e.AdminClient(t)
 	tok := apptest.FormValue(e.Get(t, admin, listPath(e.Org)+"/new").Body, "csrf_token")
 	bigForm := "csrf_token=" + url.QueryEscape(tok) + "&platform=gitlab&url=" + url.QueryEscape(e.GitLabURL+"/big") + "&name=" + strings.Repeat("a", 65<<10)
-	for _, path := range []string{listPath(e.Org), listPath(e.Org) + "/" + in.ID, listPath(e.Org) + "/" + in.ID + "/delete", "/orgs/" + e.Org + "/logout"} {
+	for _, path := range []string{listPath(e.Org), listPath(e.Org) + "/" + in.ID, listPath(e.Org) + "/" + in.ID + "/delete",
+		listPath(e.Org) + "/" + in.ID + "/url", "/orgs/" + e.Org + "/logout"} {
 		for _, chunked := range []bool{false, true} {
 			var body io.Reader = strings.NewReader(bigForm)
 			if chunked {

@@ -68,6 +68,9 @@ func TestCrossOrgIsolation(t *testing.T) {
 		if r := e.PostForm(t, betaAdmin, listPath("beta")+"/"+a.ID+"/delete", map[string]string{"csrf_token": tok}); r.StatusCode != http.StatusNotFound {
 			t.Errorf("beta admin deleted acme's integration under beta: %d", r.StatusCode)
 		}
+		if r := e.PostForm(t, betaAdmin, listPath("beta")+"/"+a.ID+"/url", map[string]string{"csrf_token": tok, "url": e.GitLabURL + "/y"}); r.StatusCode != http.StatusNotFound {
+			t.Errorf("beta admin changed the URL of acme's integration under beta: %d", r.StatusCode)
+		}
 		if r := e.Get(t, e.Client(t), "/orgs/beta/login/"+a.ID); r.StatusCode != http.StatusNotFound {
 			t.Errorf("acme's integration starts a login under beta: %d", r.StatusCode)
 		}
@@ -77,7 +80,7 @@ func TestCrossOrgIsolation(t *testing.T) {
 				t.Errorf("beta admin GET %s: %d", p, r.StatusCode)
 			}
 		}
-		for _, p := range []string{listPath(e.Org), listPath(e.Org) + "/" + a.ID, listPath(e.Org) + "/" + a.ID + "/delete"} {
+		for _, p := range []string{listPath(e.Org), listPath(e.Org) + "/" + a.ID, listPath(e.Org) + "/" + a.ID + "/delete", listPath(e.Org) + "/" + a.ID + "/url"} {
 			if r := e.PostForm(t, betaAdmin, p, map[string]string{"csrf_token": tok, "name": "Owned", "platform": "gitlab", "url": e.GitLabURL + "/y"}); r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusUnauthorized {
 				t.Errorf("beta admin POST %s: %d", p, r.StatusCode)
 			}

@@ -11,7 +11,7 @@ import (
 )
 
 // TestCSRFOnEveryForm posts every state-changing form of the app (create, save, delete,
-// logout) with a missing, wrong, foreign (another admin session, a member session,
+// the Server URL, logout, …) with a missing, wrong, foreign (another admin session, a member session,
 // another org's admin) and query-string token: each is a 403 and nothing changes, which
 // the API then confirms. The right token works, so the 403s are the CSRF check's.
 func TestCSRFOnEveryForm(t *testing.T) {
@@ -21,6 +21,11 @@ func TestCSRFOnEveryForm(t *testing.T) {
 		betaToken := secondOrg(t, e, "beta")
 		active, creds := e.ActiveIntegration(t)
 		_ = creds
+		pendingResp := e.API(t, http.MethodPost, "/api/v1/orgs/"+e.Org+"/integrations", map[string]string{"platform": "gitlab", "url": e.GitLabURL + "/pending"})
+		var pending struct{ ID string }
+		if json.Unmarshal([]byte(pendingResp.Body), &pending) != nil || pending.ID == "" {
+			t.Fatalf("pending integration: %d %s", pendingResp.StatusCode, clip(pendingResp.Body))
+		}
 		admin := e.AdminClient(t)
 		list := listPath(e.Org)
 
@@ -76,6 +81,7 @@ func TestCSRFOnEveryForm(t *testing.T) {
 			{"remove admin rule", "/orgs/" + e.Org + "/settings/admins/" + ruleID + "/delete", admin, own, map[string]string{}},
 			{"sign a member out everywhere", "/orgs/" + e.Org + "/settings/members/" + memberID + "/sign-out", admin, own, map[string]string{}},
 			{"test sign-in", list + "/" + active.ID + "/test", admin, own, map[string]string{}},
+			{"change the Server URL", list + "/" + pending.ID + "/url", admin, own, map[string]string{"url": e.GitLabURL + "/moved"}},
 		}
 		for _, f := range forms {
 			for what, tok := range bad {
@@ -135,6 +141,10 @@ func TestCSRFOnEveryForm(t *testing.T) {
 		r := e.PostForm(t, admin, list+"/"+active.ID, map[string]string{"csrf_token": own, "name": "Renamed", "version": "0"})
 		if r.StatusCode != http.StatusSeeOther {
 			t.Errorf("save with the right token: %d %s", r.StatusCode, clip(r.Body))
+		}
+		r = e.PostForm(t, admin, list+"/"+pending.ID+"/url", map[string]string{"csrf_token": own, "url": e.GitLabURL + "/moved"})
+		if r.StatusCode != http.StatusSeeOther {
+			t.Errorf("Server URL with the right token: %d %s", r.StatusCode, clip(r.Body))
 		}
 		r = e.PostForm(t, member, "/orgs/"+e.Org+"/logout", map[string]string{"csrf_token": memberTok})
 		if r.StatusCode != http.StatusSeeOther {

@@ -68,12 +68,19 @@ func TestSSRFAtCreate(t *testing.T) {
 			t.Errorf("form create %s: %d, url error shown %t", u, r.StatusCode, strings.Contains(r.Body, `id="url-error"`))
 		}
 	}
-	// The URL of an existing integration cannot be switched to an internal address.
+	// A pending integration's URL may change, but never to an internal address: through
+	// the API and through the setup page's Server URL form.
 	in := e.PendingIntegration(t, "")
-	for _, u := range []string{"https://169.254.169.254", "https://127.1"} {
+	for _, u := range urls {
 		r := e.API(t, http.MethodPatch, apiPath(e, "/"+in.ID), map[string]string{"url": u, "name": "x"})
 		if got := wantAPIError(t, r, http.StatusUnprocessableEntity); got.Error.Fields["url"] == "" {
 			t.Errorf("patch url %s: no fields.url in %s", u, r.Body)
+		}
+	}
+	for _, u := range []string{"https://169.254.169.254", "https://2130706433", "https://[::ffff:127.0.0.1]", "https://localhost."} {
+		r := e.PostForm(t, admin, listPath(e.Org)+"/"+in.ID+"/url", map[string]string{"csrf_token": tok, "url": u})
+		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="url-error"`) {
+			t.Errorf("Server URL form %s: %d, url error shown %t", u, r.StatusCode, strings.Contains(r.Body, `id="url-error"`))
 		}
 	}
 	if got := integrations(t, e, e.Org, e.AdminToken); len(got) != 1 || got[0].URL != e.GitLabURL {
