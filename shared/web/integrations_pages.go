@@ -305,15 +305,30 @@ func (s *integrationsServer) editPage(r *http.Request, sid string, in forgelink.
 	return page
 }
 
+// backToIntegrations is the way out of an error page about an integration.
+func backToIntegrations(org string) errorPage {
+	return errorPage{ActionURL: integrationsPath(org), ActionLabel: "Back to integrations"}
+}
+
+// pathIntegration reads the integration the path names; when it cannot, it has answered
+// with the error page.
+func (s *integrationsServer) pathIntegration(w http.ResponseWriter, r *http.Request, org string) (forgelink.Integration, bool) {
+	in, err := s.integrations.GetIntegration(r.Context(), org, r.PathValue("id"))
+	if err != nil {
+		s.failPage(w, r, err, backToIntegrations(org))
+		return forgelink.Integration{}, false
+	}
+	return in, true
+}
+
 func (s *integrationsServer) handleIntegrationPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, sid, ok := s.adminPage(w, r)
 		if !ok {
 			return
 		}
-		in, err := s.integrations.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
-		if err != nil {
-			s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
+		in, ok := s.pathIntegration(w, r, actor.Org)
+		if !ok {
 			return
 		}
 		page := s.editPage(r, sid, in)
@@ -338,10 +353,8 @@ func (s *integrationsServer) handleChangeURLForm() http.Handler {
 		if !ok {
 			return
 		}
-		back := errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"}
-		cur, err := s.integrations.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
-		if err != nil {
-			s.failPage(w, r, err, back)
+		cur, ok := s.pathIntegration(w, r, actor.Org)
+		if !ok {
 			return
 		}
 		raw := r.PostFormValue("url")
@@ -365,7 +378,7 @@ func (s *integrationsServer) handleChangeURLForm() http.Handler {
 				}
 				s.render(w, r, status, "integrations_edit.html", page)
 			default:
-				s.failPage(w, r, err, back)
+				s.failPage(w, r, err, backToIntegrations(actor.Org))
 			}
 			return
 		}
@@ -406,9 +419,8 @@ func (s *integrationsServer) handleSaveIntegrationForm() http.Handler {
 		if !ok {
 			return
 		}
-		cur, err := s.integrations.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
-		if err != nil {
-			s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"})
+		cur, ok := s.pathIntegration(w, r, actor.Org)
+		if !ok {
 			return
 		}
 		f := readSaveForm(r)
@@ -418,7 +430,7 @@ func (s *integrationsServer) handleSaveIntegrationForm() http.Handler {
 			http.Redirect(w, r, saved, http.StatusSeeOther)
 			return
 		}
-		_, err = s.integrations.UpdateIntegration(r.Context(), actor, actor.Org, cur.ID, f.input(cur), s.base(r))
+		_, err := s.integrations.UpdateIntegration(r.Context(), actor, actor.Org, cur.ID, f.input(cur), s.base(r))
 		if forgelink.ErrorCode(err) == forgelink.ECONFLICT && s.savedMeanwhile(r, cur, f) {
 			// Both sends of one form read the same version (the second click arrived while
 			// the first was still at GitLab): the first one saved it, so this is no conflict.
@@ -495,7 +507,7 @@ func (s *integrationsServer) renderSaveFailure(w http.ResponseWriter, r *http.Re
 		page.CredentialsWrong = page.Errors["client_secret"] == gitlab.WrongCredentials
 		s.render(w, r, status, "integrations_edit.html", page)
 	default:
-		s.failPage(w, r, err, errorPage{ActionURL: integrationsPath(cur.Org), ActionLabel: "Back to integrations"})
+		s.failPage(w, r, err, backToIntegrations(cur.Org))
 	}
 }
 
@@ -505,13 +517,12 @@ func (s *integrationsServer) handleDeleteIntegrationForm() http.Handler {
 		if !ok {
 			return
 		}
-		back := errorPage{ActionURL: integrationsPath(actor.Org), ActionLabel: "Back to integrations"}
-		in, err := s.integrations.GetIntegration(r.Context(), actor.Org, r.PathValue("id"))
-		if err == nil {
-			err = s.integrations.DeleteIntegration(r.Context(), actor, actor.Org, in.ID)
+		in, ok := s.pathIntegration(w, r, actor.Org)
+		if !ok {
+			return
 		}
-		if err != nil {
-			s.failPage(w, r, err, back)
+		if err := s.integrations.DeleteIntegration(r.Context(), actor, actor.Org, in.ID); err != nil {
+			s.failPage(w, r, err, backToIntegrations(actor.Org))
 			return
 		}
 		s.setFlash(w, r, flash{Kind: "deleted", ID: in.ID, Name: in.Name, URL: in.URL})
