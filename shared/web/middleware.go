@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -38,10 +39,11 @@ func (s *site) middleware(mux *http.ServeMux) http.Handler {
 					s.fail(rec, r, fmt.Errorf("panic: %v", p))
 				}
 			}
-			s.log.InfoContext(r.Context(), "request",
-				"method", r.Method, "route", r.Pattern, "status", rec.status(),
-				"duration_ms", float64(time.Since(start).Microseconds())/1000,
-				"org", r.PathValue("org"), "integration", r.PathValue("id"))
+			// LogAttrs: typed attributes, not boxed into any, on every request.
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Int("status", rec.status()),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.String("org", r.PathValue("org")), slog.String("integration", r.PathValue("id")))
 		}()
 
 		if _, pattern := mux.Handler(r); pattern == "" {
