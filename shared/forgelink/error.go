@@ -63,11 +63,12 @@ func Invalid(fields map[string]string) *Error {
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL otherwise.
+// errors.AsType, not errors.As: As's target pointer escapes, which cost an allocation on
+// every call, nil errors included, and the hot paths ask this of every result.
 func ErrorCode(err error) string {
-	var e *Error
 	if err == nil {
 		return ""
-	} else if errors.As(err, &e) {
+	} else if e, ok := errors.AsType[*Error](err); ok {
 		return e.Code
 	}
 	return EINTERNAL
@@ -75,10 +76,9 @@ func ErrorCode(err error) string {
 
 // ErrorMessage returns the user-facing message of err; internals are never exposed.
 func ErrorMessage(err error) string {
-	var e *Error
 	if err == nil {
 		return ""
-	} else if errors.As(err, &e) {
+	} else if e, ok := errors.AsType[*Error](err); ok {
 		return e.Message
 	}
 	return "Something went wrong on our side. Please try again."
@@ -86,8 +86,7 @@ func ErrorMessage(err error) string {
 
 // ErrorFields returns the field messages of err, if any.
 func ErrorFields(err error) map[string]string {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Fields
 	}
 	return nil
