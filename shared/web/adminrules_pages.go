@@ -74,7 +74,7 @@ func (s *integrationsServer) adminsPageData(r *http.Request, org, sid string) (a
 	}
 	names := map[string]string{}
 	for _, in := range ins {
-		names[in.ID] = in.Name + " (" + in.Host() + ")"
+		names[in.ID] = signInLabel(in.Name, in.Host())
 		page.Integrations = append(page.Integrations, integrationOption{in.ID, names[in.ID]})
 	}
 	if len(ins) == 1 {

@@ -66,8 +66,8 @@ func (s *integrationsServer) membersPageData(r *http.Request, org, sid string) (
 }
 
 func signInLabel(name, host string) string {
-	if name == "" {
-		return host
+	if name == "" || name == host {
+		return host // "gitlab.example.com (gitlab.example.com)" says nothing twice
 	}
 	return name + " (" + host + ")"
 }
