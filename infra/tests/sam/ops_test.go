@@ -247,7 +247,9 @@ func goSource(t *testing.T, root string) []string {
 // logCalls returns the text of every log/slog call (Info, InfoContext, …) whose message is
 // msg, from its name to its closing parenthesis.
 func logCalls(files []string, msg string) []string {
-	start := regexp.MustCompile(`\.(?:Debug|Info|Warn|Error|Log)(?:Context)?\((?:[^,()"]*(?:\([^()]*\))?\s*,\s*)?"` + regexp.QuoteMeta(msg) + `"`)
+	// InfoContext(ctx, "msg", …) and LogAttrs(ctx, level, "msg", …): up to two arguments
+	// before the message.
+	start := regexp.MustCompile(`\.(?:Debug|Info|Warn|Error|Log)(?:Context|Attrs)?\((?:[^,()"]*(?:\([^()]*\))?\s*,\s*){0,2}"` + regexp.QuoteMeta(msg) + `"`)
 	var out []string
 	for _, src := range files {
 		for _, loc := range start.FindAllStringIndex(src, -1) {
