@@ -190,14 +190,8 @@ func (s *Integrations) createIntegration(ctx context.Context, actor Actor, org s
 	if len(fields) > 0 {
 		return forgelink.Integration{}, forgelink.Invalid(fields)
 	}
-	if in.CheckServer {
-		warning, err := s.checkServer(ctx, org, forgelink.Integration{URL: normURL, CABundle: caBundle})
-		if err != nil {
-			return forgelink.Integration{}, err
-		}
-		if warning != "" {
-			*notes = append(*notes, warning)
-		}
+	if err := s.checkServerNote(ctx, in.CheckServer, org, forgelink.Integration{URL: normURL, CABundle: caBundle}, notes); err != nil {
+		return forgelink.Integration{}, err
 	}
 	if _, err := s.getOrg(ctx, org); err != nil {
 		return forgelink.Integration{}, err
@@ -224,9 +218,13 @@ func (s *Integrations) createIntegration(ctx context.Context, actor Actor, org s
 		s.audit(ctx, actor, forgelink.AuditIntegrationCreated, item.ID, describe(item))
 		return item, nil
 	}
+	return s.activateCreated(ctx, actor, item, clientID, secret, base)
+}
 
-	// One-shot create: check, store the secret, activate; on any failure remove both, so a
-	// failed create leaves nothing (the id was never shown to anyone).
+// activateCreated finishes a one-shot create: check, store the secret, activate; on any
+// failure it removes both, so a failed create leaves nothing (the id was never shown to
+// anyone).
+func (s *Integrations) activateCreated(ctx context.Context, actor Actor, item forgelink.Integration, clientID, secret, base string) (forgelink.Integration, error) {
 	active, err := s.saveCredentials(ctx, item, item.URL, clientID, secret, base)
 	if err != nil {
 		s.undoCreate(ctx, item)
@@ -235,6 +233,23 @@ func (s *Integrations) createIntegration(ctx context.Context, actor Actor, org s
 	s.audit(ctx, actor, forgelink.AuditIntegrationCreated, item.ID, describe(item))
 	s.audit(ctx, actor, forgelink.AuditIntegrationSaved, item.ID, "client_id "+clientID+"; credentials verified with GitLab; status active"+confidentialNote(active))
 	return active, nil
+}
+
+// checkServerNote reaches in's server when check is set (the HTML forms: Continue, Change
+// Server URL): an unreachable server is an error, a server that does not look like GitLab
+// there is a note for the page.
+func (s *Integrations) checkServerNote(ctx context.Context, check bool, org string, in forgelink.Integration, notes *[]string) error {
+	if !check {
+		return nil
+	}
+	warning, err := s.checkServer(ctx, org, in)
+	if err != nil {
+		return err
+	}
+	if warning != "" {
+		*notes = append(*notes, warning)
+	}
+	return nil
 }
 
 // probe is the gate of org's DNS look-ups: each one takes a token of the org's probe
@@ -310,14 +325,8 @@ func (s *Integrations) UpdateIntegrationNotes(ctx context.Context, actor Actor, 
 		return forgelink.Integration{}, nil, forgelink.Errorf(forgelink.EINVALID,
 			"Nothing to change: send client_id and client_secret, name, ca_bundle, allowed_groups or (while pending) url.")
 	}
-	if in.CheckServer && ed.next.URL != cur.URL {
-		warning, err := s.checkServer(ctx, org, ed.next)
-		if err != nil {
-			return forgelink.Integration{}, nil, err
-		}
-		if warning != "" {
-			ed.notes = append(ed.notes, warning)
-		}
+	if err := s.checkServerNote(ctx, in.CheckServer && ed.next.URL != cur.URL, org, ed.next, &ed.notes); err != nil {
+		return forgelink.Integration{}, nil, err
 	}
 	if err := s.writes.allow(org); err != nil {
 		return forgelink.Integration{}, nil, err
