@@ -97,6 +97,33 @@ func Start(t testing.TB, opts Options) *Env {
 	// The listener comes first so that the base URL (callback URLs) is known to the app.
 	srv := httptest.NewUnstartedServer(nil)
 	e.URL = "http://" + srv.Listener.Addr().String()
+	d := e.buildDeps(t, ctx, srv.Listener.Addr().String(), allow, opts)
+	a, err := app.New(d)
+	if err != nil {
+		t.Fatalf("build app: %v", err)
+	}
+	e.App, e.deps = a, d
+	if _, err := a.Services.Orgs.EnsureOrg(ctx, e.Org, e.Org); err != nil {
+		t.Fatalf("create org: %v", err)
+	}
+	if e.AdminToken, err = a.Services.Tokens.CreateAdminToken(ctx, e.Org, "apptest", ""); err != nil {
+		t.Fatalf("create admin token: %v", err)
+	}
+	h := a.Handler("")
+	e.handler.Store(&h)
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*e.handler.Load()).ServeHTTP(w, r)
+	})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return e
+}
+
+// buildDeps names the table and the secret prefix after the test and builds the application's
+// dependencies: the memory store, or moto's DynamoDB and Secrets Manager with opts.AWS,
+// wrapped as opts asks.
+func (e *Env) buildDeps(t testing.TB, ctx context.Context, addr, allow string, opts Options) app.Deps {
+	t.Helper()
 	suffix := strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))
 	if len(suffix) > 60 {
 		suffix = suffix[len(suffix)-60:]
@@ -104,7 +131,7 @@ func Start(t testing.TB, opts Options) *Env {
 	e.Table = "forgelink-" + strings.Trim(suffix, "-_")
 	e.Prefix = "forgelink/test/" + fmt.Sprint(time.Now().UnixNano()) + "/"
 	cfg := config.Config{
-		Addr:         srv.Listener.Addr().String(),
+		Addr:         addr,
 		BaseURL:      e.URL,
 		Store:        "memory",
 		Table:        e.Table,
@@ -134,25 +161,7 @@ func Start(t testing.TB, opts Options) *Env {
 	if opts.WrapSecrets != nil {
 		d.Secrets = opts.WrapSecrets(d.Secrets)
 	}
-	a, err := app.New(d)
-	if err != nil {
-		t.Fatalf("build app: %v", err)
-	}
-	e.App, e.deps = a, d
-	if _, err := a.Services.Orgs.EnsureOrg(ctx, e.Org, e.Org); err != nil {
-		t.Fatalf("create org: %v", err)
-	}
-	if e.AdminToken, err = a.Services.Tokens.CreateAdminToken(ctx, e.Org, "apptest", ""); err != nil {
-		t.Fatalf("create admin token: %v", err)
-	}
-	h := a.Handler("")
-	e.handler.Store(&h)
-	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		(*e.handler.Load()).ServeHTTP(w, r)
-	})
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return e
+	return d
 }
 
 // startGitLab runs a fake GitLab on a free loopback port until t ends.

@@ -108,6 +108,9 @@ func newIntegration(org, id, url string, at time.Time) forgelink.Integration {
 	}
 }
 
+// testIntegrationLifecycle is one integration's life in order (create, read, list,
+// update, stale and duplicate writes, delete); it is long because each step needs the
+// state the steps before it left, and split it would hide that order.
 func testIntegrationLifecycle(t *testing.T, e *env) {
 	created, err := e.CreateIntegration(e.ctx, newIntegration("acme", "int1", "https://gitlab.example.com", e.clock.Now()))
 	wantCode(t, err, "", "create")
