@@ -2,9 +2,7 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -13,15 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/infra/testkit/awsrec"
 	"github.com/forgelink/forgelink/infra/testkit/tier"
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/apptest"
-	"github.com/forgelink/forgelink/shared/logging"
 )
 
 // awsCalls classifies a phase's operations.
@@ -108,34 +102,14 @@ func measureAWSCalls(t testing.TB) awsReport {
 	ctx := context.Background()
 	env := apptest.Start(t, apptest.Options{AWS: true, GitLab: fakegitlab.Options{AutoApprove: "alice"}})
 	in, _ := env.ActiveIntegration(t)
-	awsCfg := env.Moto.Config(t)
-
-	keyName := env.Prefix + "cookie-key"
-	keyJSON, _ := json.Marshal(map[string]string{"key": env.App.Config.CookieKey})
-	if _, err := secretsmanager.NewFromConfig(awsCfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name: aws.String(keyName), SecretString: aws.String(string(keyJSON)),
-	}); err != nil {
-		t.Fatalf("create cookie key secret: %v", err)
-	}
 	cfg := env.App.Config
-	cfg.CookieKey, cfg.CookieKeySecret, cfg.LogLevel = "", keyName, "info"
+	cfg.CookieKey, cfg.CookieKeySecret, cfg.LogLevel = "", awsrec.StoreCookieKey(t, env), "info"
 
 	rep := awsReport{Init: map[string]awsCalls{}, Calls: map[string]map[string]awsCalls{}}
-	counters := map[string]*awsrec.Recorder{}
-	handlers := map[string]http.Handler{}
-	for _, fn := range []string{"login", "callback", "session"} {
-		counters[fn] = awsrec.New()
-		c := awsCfg.Copy()
-		c.HTTPClient = counters[fn]
-		d, err := app.FromAWSConfig(ctx, cfg, logging.New(io.Discard, "info"), c)
-		if err != nil {
-			t.Fatalf("container for %s: %v", fn, err)
-		}
-		build := map[string]func(app.Deps) (http.Handler, error){"login": app.Login, "callback": app.Callback, "session": app.Session}[fn]
-		if handlers[fn], err = build(d); err != nil {
-			t.Fatalf("container for %s: %v", fn, err)
-		}
-		rep.Init[fn] = classify(counters[fn].Take())
+	containers := awsrec.Containers(t, env, cfg, map[string]func(app.Deps) (http.Handler, error){
+		"login": app.Login, "callback": app.Callback, "session": app.Session})
+	for fn, c := range containers {
+		rep.Init[fn] = classify(c.Calls.Take())
 	}
 	phaseFn := map[string]string{"start": "login", "callback": "callback", "home": "session"}
 
@@ -152,8 +126,8 @@ func measureAWSCalls(t testing.TB) awsReport {
 		glClient.Jar, _ = cookiejar.New(nil)
 		rep.Passes = append(rep.Passes, pass)
 		rep.Calls[pass] = map[string]awsCalls{}
-		for _, c := range counters {
-			c.Take()
+		for _, c := range containers {
+			c.Calls.Take()
 		}
 		serve := func(phase, u string, want int) *http.Response {
 			fn := phaseFn[phase]
@@ -163,10 +137,10 @@ func measureAWSCalls(t testing.TB) awsReport {
 				req.AddCookie(c)
 			}
 			rec := httptest.NewRecorder()
-			handlers[fn].ServeHTTP(rec, req)
+			containers[fn].Handler.ServeHTTP(rec, req)
 			resp := rec.Result()
 			jar.SetCookies(pu, resp.Cookies())
-			rep.Calls[pass][phase] = classify(counters[fn].Take())
+			rep.Calls[pass][phase] = classify(containers[fn].Calls.Take())
 			if resp.StatusCode != want {
 				t.Fatalf("%s %s (%s): status %d, want %d: %s", pass, phase, u, resp.StatusCode, want, tail(rec.Body.String(), 400))
 			}

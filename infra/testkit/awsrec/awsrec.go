@@ -1,15 +1,26 @@
 // Package awsrec records the AWS calls a test makes: a Recorder is the aws.HTTPClient of
 // an aws.Config, so what it sees is exactly what AWS would bill, throttle and authorize.
+// Containers builds the functions as under Lambda, each recorded on its own.
 package awsrec
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/forgelink/forgelink/shared/app"
+	"github.com/forgelink/forgelink/shared/apptest"
+	"github.com/forgelink/forgelink/shared/config"
+	"github.com/forgelink/forgelink/shared/logging"
 )
 
 // Call is one AWS request: its service and operation as IAM names them
@@ -75,4 +86,48 @@ func callOf(req *http.Request) (Call, error) {
 		c.SecretID = body.SecretId
 	}
 	return c, nil
+}
+
+// Container is one Lambda function's container: its handler and the AWS calls it made,
+// its start-up included.
+type Container struct {
+	Handler http.Handler
+	Calls   *Recorder
+}
+
+// StoreCookieKey puts env's cookie key into Secrets Manager on env's moto, as template.yaml's
+// cookie key secret holds it, and returns the secret's name for FORGELINK_COOKIE_KEY_SECRET.
+func StoreCookieKey(t testing.TB, env *apptest.Env) string {
+	t.Helper()
+	name := env.Prefix + "cookie-key"
+	key, _ := json.Marshal(map[string]string{"key": env.App.Config.CookieKey})
+	if _, err := secretsmanager.NewFromConfig(env.Moto.Config(t)).CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
+		Name: aws.String(name), SecretString: aws.String(string(key)),
+	}); err != nil {
+		t.Fatalf("create cookie key secret: %v", err)
+	}
+	return name
+}
+
+// Containers builds each function as its main.go does under Lambda (app.FromAWSConfig
+// over cfg, then its constructor), each in a container of its own over env's moto with
+// its own Recorder. Logs are discarded at cfg.LogLevel.
+func Containers(t testing.TB, env *apptest.Env, cfg config.Config, builds map[string]func(app.Deps) (http.Handler, error)) map[string]Container {
+	t.Helper()
+	out := map[string]Container{}
+	for fn, build := range builds {
+		rec := New()
+		awsCfg := env.Moto.Config(t)
+		awsCfg.HTTPClient = rec
+		d, err := app.FromAWSConfig(context.Background(), cfg, logging.New(io.Discard, cfg.LogLevel), awsCfg)
+		if err != nil {
+			t.Fatalf("container for %s: %v", fn, err)
+		}
+		h, err := build(d)
+		if err != nil {
+			t.Fatalf("container for %s: %v", fn, err)
+		}
+		out[fn] = Container{Handler: h, Calls: rec}
+	}
+	return out
 }

@@ -1,24 +1,18 @@
 package sam_test
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/infra/testkit/awsrec"
 	"github.com/forgelink/forgelink/infra/testkit/tier"
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/apptest"
-	"github.com/forgelink/forgelink/shared/logging"
 	"github.com/forgelink/forgelink/shared/mototest"
 	"github.com/forgelink/forgelink/shared/web"
 )
@@ -118,35 +112,16 @@ func sorted(m map[string]bool) []string {
 // from its secret), mounts them as API Gateway routes them, walks every function's
 // journeys through them and returns the calls each function made.
 func runJourneys(t *testing.T) map[string]map[string]bool {
-	ctx := context.Background()
 	env := apptest.Start(t, apptest.Options{AWS: true, GitLab: fakegitlab.Options{AutoApprove: "alice"}})
-	awsCfg := env.Moto.Config(t)
-	keyName := env.Prefix + "cookie-key"
-	keyJSON, _ := json.Marshal(map[string]string{"key": env.App.Config.CookieKey})
-	if _, err := secretsmanager.NewFromConfig(awsCfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name: aws.String(keyName), SecretString: aws.String(string(keyJSON)),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	keyName := awsrec.StoreCookieKey(t, env)
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := env.App.Config
-	cfg.CookieKey, cfg.CookieKeySecret, cfg.BaseURL = "", keyName, "http://"+srv.Listener.Addr().String()
-
-	recorders := map[string]*awsrec.Recorder{}
+	cfg.CookieKey, cfg.CookieKeySecret, cfg.BaseURL, cfg.LogLevel = "", keyName, "http://"+srv.Listener.Addr().String(), "error"
+	containers := awsrec.Containers(t, env, cfg, map[string]func(app.Deps) (http.Handler, error){
+		web.FuncIntegrations: app.Integrations, web.FuncLogin: app.Login, web.FuncCallback: app.Callback, web.FuncSession: app.Session})
 	handlers := map[string]http.Handler{}
-	builds := map[string]func(app.Deps) (http.Handler, error){web.FuncIntegrations: app.Integrations,
-		web.FuncLogin: app.Login, web.FuncCallback: app.Callback, web.FuncSession: app.Session}
-	for fn, build := range builds {
-		recorders[fn] = awsrec.New()
-		c := awsCfg.Copy()
-		c.HTTPClient = recorders[fn]
-		d, err := app.FromAWSConfig(ctx, cfg, logging.New(io.Discard, "error"), c)
-		if err != nil {
-			t.Fatalf("%s: %v", fn, err)
-		}
-		if handlers[fn], err = build(d); err != nil {
-			t.Fatalf("%s: %v", fn, err)
-		}
+	for fn, c := range containers {
+		handlers[fn] = c.Handler
 	}
 	srv.Config.Handler = web.Mount(web.Options{BaseURL: cfg.BaseURL}, handlers)
 	srv.Start()
@@ -156,9 +131,9 @@ func runJourneys(t *testing.T) map[string]map[string]bool {
 	adminJourney(t, e)
 	memberJourney(t, e)
 	seen := map[string]map[string]bool{}
-	for fn, rec := range recorders {
+	for fn, ct := range containers {
 		seen[fn] = map[string]bool{}
-		for _, c := range rec.Take() {
+		for _, c := range ct.Calls.Take() {
 			seen[fn][iamOp(c, keyName)] = true
 		}
 	}
