@@ -62,13 +62,7 @@ func (st *Store) CreateAdminRule(ctx context.Context, r forgelink.AdminRule) (fo
 }
 
 func (st *Store) GetAdminRule(ctx context.Context, org, id string) (forgelink.AdminRule, error) {
-	it, found, err := get[adminRuleItem](ctx, st, orgPK(org), adminRuleSK(id))
-	if err != nil {
-		return forgelink.AdminRule{}, err
-	} else if !found {
-		return forgelink.AdminRule{}, errAdminRuleNotFound
-	}
-	return it.domain(), nil
+	return getOne[adminRuleItem](ctx, st, orgPK(org), adminRuleSK(id), errAdminRuleNotFound)
 }
 
 // ListAdminRules reads the org's rule items (the sort key orders them by id) and returns

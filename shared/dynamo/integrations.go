@@ -127,13 +127,7 @@ func (st *Store) CreateIntegration(ctx context.Context, in forgelink.Integration
 }
 
 func (st *Store) GetIntegration(ctx context.Context, org, id string) (forgelink.Integration, error) {
-	it, found, err := get[integrationItem](ctx, st, orgPK(org), integrationSK(id))
-	if err != nil {
-		return forgelink.Integration{}, err
-	} else if !found {
-		return forgelink.Integration{}, errIntegrationNotFound
-	}
-	return it.domain(), nil
+	return getOne[integrationItem](ctx, st, orgPK(org), integrationSK(id), errIntegrationNotFound)
 }
 
 // ListIntegrations returns the org's integrations ordered by id (the sort key).

@@ -98,13 +98,7 @@ func (st *Store) PutMember(ctx context.Context, m forgelink.Member) error {
 }
 
 func (st *Store) GetMember(ctx context.Context, org, integrationID string, gitlabUserID int64) (forgelink.Member, error) {
-	it, found, err := get[memberItem](ctx, st, orgPK(org), memberSK(integrationID, gitlabUserID))
-	if err != nil {
-		return forgelink.Member{}, err
-	} else if !found {
-		return forgelink.Member{}, errMemberNotFound
-	}
-	return it.domain(), nil
+	return getOne[memberItem](ctx, st, orgPK(org), memberSK(integrationID, gitlabUserID), errMemberNotFound)
 }
 
 // ListMembers is one query over the org's MEMBER# items.

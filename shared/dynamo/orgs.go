@@ -44,11 +44,5 @@ func (st *Store) CreateOrg(ctx context.Context, org forgelink.Org) error {
 }
 
 func (st *Store) GetOrg(ctx context.Context, slug string) (forgelink.Org, error) {
-	it, found, err := get[orgItem](ctx, st, orgPK(slug), skMeta)
-	if err != nil {
-		return forgelink.Org{}, err
-	} else if !found {
-		return forgelink.Org{}, errOrgNotFound
-	}
-	return it.domain(), nil
+	return getOne[orgItem](ctx, st, orgPK(slug), skMeta, errOrgNotFound)
 }

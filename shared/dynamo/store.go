@@ -146,6 +146,18 @@ func query[T any](ctx context.Context, st *Store, pk, prefix string, backwards b
 // domainItem is an item type that converts to the domain value it stores.
 type domainItem[D any] interface{ domain() D }
 
+// getOne reads the item at pk/sk as its domain value, or notFound when there is none.
+func getOne[T domainItem[D], D any](ctx context.Context, st *Store, pk, sk string, notFound error) (D, error) {
+	var zero D
+	it, found, err := get[T](ctx, st, pk, sk)
+	if err != nil {
+		return zero, err
+	} else if !found {
+		return zero, notFound
+	}
+	return it.domain(), nil
+}
+
 // listAll is query over all of pk's items under prefix, as domain values in sort-key order.
 func listAll[T domainItem[D], D any](ctx context.Context, st *Store, pk, prefix string) ([]D, error) {
 	items, err := query[T](ctx, st, pk, prefix, false, 0, nil)

@@ -66,13 +66,7 @@ func (st *Store) CreateAdminToken(ctx context.Context, t forgelink.AdminToken) e
 }
 
 func (st *Store) GetAdminToken(ctx context.Context, org, hash string) (forgelink.AdminToken, error) {
-	it, found, err := get[tokenItem](ctx, st, orgPK(org), tokenSK(hash))
-	if err != nil {
-		return forgelink.AdminToken{}, err
-	} else if !found {
-		return forgelink.AdminToken{}, errTokenNotFound
-	}
-	return it.domain(), nil
+	return getOne[tokenItem](ctx, st, orgPK(org), tokenSK(hash), errTokenNotFound)
 }
 
 func (st *Store) FindAdminToken(ctx context.Context, hash string) (forgelink.AdminToken, error) {
