@@ -17,17 +17,14 @@ const Percent = 400
 
 // Apply sets GOGC to Percent and, under Lambda, the memory limit to three quarters of the
 // function's memory, each unless the operator set GOGC or GOMEMLIMIT (the runtime has
-// read those already, and they win). It returns what it set, for the init log line.
-func Apply(getenv func(string) string) (gogc int, memLimit int64) {
+// read those already, and they win).
+func Apply(getenv func(string) string) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(Percent)
-		gogc = Percent
 	}
 	if getenv("GOMEMLIMIT") == "" {
 		if mb, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64); err == nil && mb > 0 {
-			memLimit = mb << 20 * 3 / 4
-			debug.SetMemoryLimit(memLimit)
+			debug.SetMemoryLimit(mb << 20 * 3 / 4)
 		}
 	}
-	return gogc, memLimit
 }
