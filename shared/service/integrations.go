@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"net/url"
 	"slices"
@@ -250,6 +251,17 @@ func (s *Integrations) checkServerNote(ctx context.Context, check bool, org stri
 		*notes = append(*notes, warning)
 	}
 	return nil
+}
+
+// HoldsSecret reports whether secret is the client secret in stores now (false when it
+// has none or it cannot be read). The page's Save uses it to tell a form sent twice from a
+// stale form that carries another secret.
+func (s *Integrations) HoldsSecret(ctx context.Context, in forgelink.Integration, secret string) bool {
+	if in.SecretARN == "" {
+		return false
+	}
+	v, err := s.clientSecret(ctx, in)
+	return err == nil && subtle.ConstantTimeCompare([]byte(v), []byte(secret)) == 1
 }
 
 // probe is the gate of org's DNS look-ups: each one takes a token of the org's probe

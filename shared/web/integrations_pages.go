@@ -425,7 +425,7 @@ func (s *integrationsServer) handleSaveIntegrationForm() http.Handler {
 		}
 		f := readSaveForm(r)
 		saved := integrationsPath(cur.Org) + "?saved=" + cur.ID
-		if s.savedBefore(cur, f) {
+		if s.savedBefore(r, cur, f) {
 			// The same form sent twice (a double click, a reload): the first one saved it.
 			http.Redirect(w, r, saved, http.StatusSeeOther)
 			return
@@ -484,7 +484,7 @@ func (f saveForm) input(cur forgelink.Integration) service.IntegrationInput {
 // what it now is (savedBefore).
 func (s *integrationsServer) savedMeanwhile(r *http.Request, cur forgelink.Integration, f saveForm) bool {
 	latest, err := s.integrations.GetIntegration(r.Context(), cur.Org, cur.ID)
-	return err == nil && s.savedBefore(latest, f)
+	return err == nil && s.savedBefore(r, latest, f)
 }
 
 // renderSaveFailure shows the integration page again with the admin's input (the secret
@@ -532,8 +532,8 @@ func (s *integrationsServer) handleDeleteIntegrationForm() http.Handler {
 
 // savedBefore tells whether f, a form based on an older version, asks for what cur
 // already is: an active integration with that Application ID, name, CA bundle and
-// groups, whose secret (when one was sent) was saved in the last minutes.
-func (s *integrationsServer) savedBefore(cur forgelink.Integration, f saveForm) bool {
+// groups, whose secret (when one was sent) is that one and was saved in the last minutes.
+func (s *integrationsServer) savedBefore(r *http.Request, cur forgelink.Integration, f saveForm) bool {
 	name := strings.TrimSpace(f.name)
 	switch {
 	case f.version == 0, f.version == cur.Version,
@@ -543,7 +543,10 @@ func (s *integrationsServer) savedBefore(cur forgelink.Integration, f saveForm) 
 		f.groupsSent && !slices.Equal(f.groups, cur.AllowedGroups):
 		return false
 	}
-	return f.secret == "" || s.now().Sub(cur.SecretUpdatedAt) < 10*time.Minute
+	if f.secret == "" {
+		return true
+	}
+	return s.now().Sub(cur.SecretUpdatedAt) < 10*time.Minute && s.integrations.HoldsSecret(r.Context(), cur, f.secret)
 }
 
 // sameName is the host of another integration of in's org with in's display name; ""

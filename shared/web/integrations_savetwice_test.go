@@ -72,6 +72,16 @@ func TestSaveFormSentTwice(t *testing.T) {
 		t.Errorf("stored after three sends: %+v, want active at version 2 (saved once)", got)
 	}
 
+	// A stale form from another tab with another secret must not pass for saved: that
+	// secret was never stored.
+	other := igNewApp(e, in.CallbackURL)
+	form["client_secret"] = other.Secret
+	r = e.PostForm(t, c, page, form)
+	if r.StatusCode == http.StatusSeeOther {
+		t.Errorf("a stale form with another secret: %d to %q, want it refused", r.StatusCode, r.Header.Get("Location"))
+	}
+	form["client_secret"] = creds.Secret
+
 	form["name"] = "Another name"
 	r = e.PostForm(t, c, page, form)
 	igWantStatus(t, r, http.StatusConflict)
