@@ -42,6 +42,17 @@ type result struct {
 	Lat      []time.Duration // sorted, successful and failed operations
 	// ServerCPU is the CPU time the server process used during the run (0: not measured).
 	ServerCPU time.Duration
+	// ServerSwitches is the number of context switches of the server's threads during
+	// the run (0: not measured).
+	ServerSwitches int64
+}
+
+// SwitchesPerOp is the server's context switches per operation, 0 when not measured.
+func (r result) SwitchesPerOp() float64 {
+	if r.ServerSwitches <= 0 || r.Done == 0 {
+		return 0
+	}
+	return float64(r.ServerSwitches) / float64(r.Done)
 }
 
 // CPUPerOp is the server's CPU time per operation, 0 when not measured.

@@ -37,6 +37,34 @@ func procCPU(pid int) (time.Duration, bool) {
 	return time.Duration(u+st) * 10 * time.Millisecond, true // USER_HZ is 100 on Linux
 }
 
+// procSwitches is the number of context switches, voluntary and not, of all threads of
+// a process so far (Linux, /proc/<pid>/task/*/status). Threads that exited are not counted:
+// the Go runtime keeps its threads, so over a run the difference is exact enough.
+func procSwitches(pid int) (int64, bool) {
+	if pid <= 0 {
+		return 0, false
+	}
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if err != nil || len(tasks) == 0 {
+		return 0, false
+	}
+	var n int64
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(l, ":")
+			if ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
+				c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += c
+			}
+		}
+	}
+	return n, true
+}
+
 // pidListening finds the process that listens on the loopback port of baseURL (for
 // oauth2-proxy, whose helper does not expose its pid): /proc/net/tcp gives the socket's
 // inode, /proc/*/fd the process holding it. 0 when not found.

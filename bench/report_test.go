@@ -24,6 +24,7 @@ import (
 const (
 	loginStartN    = 3000 // requests per target, concurrency level and repetition
 	loginStartReps = 3    // repetitions per cell, interleaved; the median throughput is kept
+	onePReps       = 5    // repetitions of the one-P comparison at concurrency 1
 	cellTimeout    = 15 * time.Second
 	loadN          = 300 // sign-ins of the load run
 	loadConc       = 16
@@ -61,40 +62,33 @@ func TestBenchReport(t *testing.T) {
 	}
 
 	// 1. Login start.
-	type target struct {
-		name, url string
-		pid       int
-	}
-	starts := []target{
+	starts := []loginTarget{
 		{"forgelink", fl.LoginURL, fl.PID},
 		{"bare handler", bare + pathOf(fl.LoginURL), barePID},
 	}
 	if proxy != "" {
-		starts = append(starts, target{"oauth2-proxy", proxy + "/oauth2/start?rd=%2F", pidListening(proxy)})
+		starts = append(starts, loginTarget{"oauth2-proxy", proxy + "/oauth2/start?rd=%2F", pidListening(proxy)})
 	}
 	authorize := glURL + "/oauth/authorize?"
 	for _, conc := range concLevels {
-		runs := map[string][]result{}
-		for rep := range loginStartReps {
-			for i := range starts {
-				tg := starts[(i+rep)%len(starts)] // rotate the order: drift hits every target alike
-				c := &http.Client{Transport: newTransport(conc), CheckRedirect: noRedirect, Timeout: 10 * time.Second}
-				op := func(ctx context.Context, _ int) error { return expectRedirect(ctx, c, tg.url, authorize) }
-				run(tg.name, 4*conc, conc, cellTimeout, op) // warm-up: connections, caches
-				cpu0, ok0 := procCPU(tg.pid)
-				r := run(tg.name, loginStartN, conc, cellTimeout, op)
-				if cpu1, ok1 := procCPU(tg.pid); ok0 && ok1 {
-					r.ServerCPU = cpu1 - cpu0
-				}
-				runs[tg.name] = append(runs[tg.name], r)
-				c.CloseIdleConnections()
-			}
-		}
-		for _, tg := range starts {
-			r := medianRun(runs[tg.name])
+		for _, r := range measureLoginStarts(starts, authorize, conc, loginStartReps) {
 			t.Log("login start:", r)
 			rep.LoginStart = append(rep.LoginStart, r)
 		}
+	}
+
+	// 1b. Login start at concurrency 1 with one P each, beside the default: it shows how
+	// much of the gap at concurrency 1 is the Go scheduler handing work between CPUs.
+	fl1 := startRunner(t, gl, glURL, "GOMAXPROCS=1")
+	bare1, bare1PID := startBareP(t, captureLoginStart(t, fl1.LoginURL), "GOMAXPROCS=1")
+	oneP := []loginTarget{
+		starts[0], starts[1],
+		{"forgelink, GOMAXPROCS=1", fl1.LoginURL, fl1.PID},
+		{"bare handler, GOMAXPROCS=1", bare1 + pathOf(fl1.LoginURL), bare1PID},
+	}
+	for _, r := range measureLoginStarts(oneP, authorize, 1, onePReps) {
+		t.Log("login start, one P:", r)
+		rep.OneP = append(rep.OneP, r)
 	}
 
 	// 2. Full sign-in.
@@ -112,11 +106,7 @@ func TestBenchReport(t *testing.T) {
 			tr := newTransport(lv.Conc)
 			op := func(ctx context.Context, _ int) error { return signIn(ctx, tr, si.url, si.check) }
 			run(si.name, 2*lv.Conc, lv.Conc, cellTimeout, op)
-			cpu0, ok0 := procCPU(si.pid)
-			r := run(si.name, lv.N, lv.Conc, 2*cellTimeout, op)
-			if cpu1, ok1 := procCPU(si.pid); ok0 && ok1 {
-				r.ServerCPU = cpu1 - cpu0
-			}
+			r := measured(si.pid, func() result { return run(si.name, lv.N, lv.Conc, 2*cellTimeout, op) })
 			tr.CloseIdleConnections()
 			t.Log("sign-in:", r)
 			rep.SignIn = append(rep.SignIn, r)
@@ -164,6 +154,49 @@ func TestBenchReport(t *testing.T) {
 	if rep.Load.Result.Errors > 0 || rep.Load.Result.Done < loadN {
 		t.Errorf("load run: %d errors of %d/%d, first: %v", rep.Load.Result.Errors, rep.Load.Result.Done, loadN, rep.Load.Result.FirstErr)
 	}
+}
+
+// loginTarget is a server that answers login starts, and its process.
+type loginTarget struct {
+	name, url string
+	pid       int
+}
+
+// measureLoginStarts runs loginStartN login starts at conc against every target, reps
+// times with the order rotated (drift hits every target alike), and returns each target's
+// median run.
+func measureLoginStarts(targets []loginTarget, authorize string, conc, reps int) []result {
+	runs := map[string][]result{}
+	for rep := range reps {
+		for i := range targets {
+			tg := targets[(i+rep)%len(targets)]
+			c := &http.Client{Transport: newTransport(conc), CheckRedirect: noRedirect, Timeout: 10 * time.Second}
+			op := func(ctx context.Context, _ int) error { return expectRedirect(ctx, c, tg.url, authorize) }
+			run(tg.name, 4*conc, conc, cellTimeout, op) // warm-up: connections, caches
+			runs[tg.name] = append(runs[tg.name], measured(tg.pid, func() result { return run(tg.name, loginStartN, conc, cellTimeout, op) }))
+			c.CloseIdleConnections()
+		}
+	}
+	out := make([]result, 0, len(targets))
+	for _, tg := range targets {
+		out = append(out, medianRun(runs[tg.name]))
+	}
+	return out
+}
+
+// measured is do's result with the CPU time and context switches that process pid spent
+// during it.
+func measured(pid int, do func() result) result {
+	cpu0, okC0 := procCPU(pid)
+	sw0, okS0 := procSwitches(pid)
+	r := do()
+	if cpu1, ok := procCPU(pid); okC0 && ok {
+		r.ServerCPU = cpu1 - cpu0
+	}
+	if sw1, ok := procSwitches(pid); okS0 && ok {
+		r.ServerSwitches = sw1 - sw0
+	}
+	return r
 }
 
 // medianRun picks the repetition with the median throughput.

@@ -309,12 +309,13 @@ func startBare(tb testing.TB, spec bareSpec) string {
 	return u
 }
 
-// startBareP is startBare that also returns the child's pid.
-func startBareP(tb testing.TB, spec bareSpec) (string, int) {
+// startBareP is startBare that also returns the child's pid; extraEnv is appended to the
+// child's environment (e.g. GOMAXPROCS=1).
+func startBareP(tb testing.TB, spec bareSpec, extraEnv ...string) (string, int) {
 	tb.Helper()
 	b, _ := json.Marshal(spec)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), bareEnv+"="+string(b))
+	cmd.Env = append(append(os.Environ(), bareEnv+"="+string(b)), extraEnv...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)
