@@ -72,12 +72,15 @@ func (r result) Throughput() float64 {
 }
 
 // Pct is the nearest-rank percentile q (0..1) of the latencies.
-func (r result) Pct(q float64) time.Duration {
-	if len(r.Lat) == 0 {
+func (r result) Pct(q float64) time.Duration { return pct(r.Lat, q) }
+
+// pct is the nearest-rank percentile q (0..1) of sorted latencies.
+func pct(lat []time.Duration, q float64) time.Duration {
+	if len(lat) == 0 {
 		return 0
 	}
-	i := int(q*float64(len(r.Lat))+0.5) - 1
-	return r.Lat[max(0, min(i, len(r.Lat)-1))]
+	i := int(q*float64(len(lat))+0.5) - 1
+	return lat[max(0, min(i, len(lat)-1))]
 }
 
 func (r result) String() string {

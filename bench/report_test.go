@@ -126,6 +126,7 @@ func TestBenchReport(t *testing.T) {
 	// 4. Cold start.
 	rep.Boots = boots
 	rep.Cold = measureColdStarts(t, boots, coldRounds)
+	rep.Warm = measureWarmInvokes(t, boots)
 	rep.InitTrace = map[string]initTrace{}
 	for _, bs := range boots {
 		if tr, err := measureInitTrace(bs); err == nil {

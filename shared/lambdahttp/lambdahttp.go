@@ -12,12 +12,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/forgelink/forgelink/shared/config"
-	"github.com/forgelink/forgelink/shared/gctune"
 	"github.com/forgelink/forgelink/shared/logging"
+	"github.com/forgelink/forgelink/shared/runtimetune"
 	"github.com/forgelink/forgelink/shared/web"
 )
 
@@ -75,7 +76,8 @@ func Start(function string, build Build) {
 		log.Error("forgelink init failed", "function", function, "error", err.Error())
 		os.Exit(1)
 	}
-	gctune.Apply(os.Getenv)
+	// One invocation at a time unless Lambda Managed Instances say otherwise.
+	runtimetune.Apply(os.Getenv, lambdacontext.MaxConcurrency() == 1)
 	h, err := build(ctx, cfg, log)
 	if err != nil {
 		log.Error("forgelink init failed", "function", function, "error", err.Error())

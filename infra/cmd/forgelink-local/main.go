@@ -20,15 +20,15 @@ import (
 	"github.com/forgelink/forgelink/shared/app"
 	"github.com/forgelink/forgelink/shared/app/local"
 	"github.com/forgelink/forgelink/shared/config"
-	"github.com/forgelink/forgelink/shared/gctune"
 	"github.com/forgelink/forgelink/shared/logging"
+	"github.com/forgelink/forgelink/shared/runtimetune"
 	"github.com/forgelink/forgelink/shared/service"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	gctune.Apply(os.Getenv) // as the Lambda functions run
+	runtimetune.Apply(os.Getenv, false) // the functions' collector; it serves requests concurrently
 	if err := run(ctx, os.LookupEnv, os.Stdout, os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "forgelink:", err)
 		os.Exit(1)
