@@ -272,16 +272,7 @@ func (r *report) markdown(t testing.TB) string {
 	}
 
 	if len(r.Warm) > 0 {
-		w("\n### 4b. Warm invokes: one P against Go's default\n\n")
-		w("The login function's bootstrap above under two emulators on moto, as template.yaml configures it: once as shipped, where `shared/runtimetune` sets one P because the Lambda runtime hands the process one invocation at a time, and once with `GOMAXPROCS` set to Go's default on this machine (one P per CPU; the operator's `GOMAXPROCS` wins over runtimetune). Each gets %d login starts (POST /orgs/{org}/login/{id}, 302 to GitLab) per repetition, %d interleaved repetitions, after its cold start and 20 warm-up invokes. Latency is the emulator's whole invoke, its own overhead included; CPU is the bootstrap process's only.\n\n", warmN, warmReps)
-		w("| bootstrap | invokes | p50 | p90 | p99 | bootstrap CPU per invoke | CPU ÷ as shipped |\n|---|--:|--:|--:|--:|--:|--:|\n")
-		for _, x := range r.Warm {
-			rel := "—"
-			if x.Name != r.Warm[0].Name && r.Warm[0].CPUPerInvoke() > 0 {
-				rel = fmt.Sprintf("%.2f×", float64(x.CPUPerInvoke())/float64(r.Warm[0].CPUPerInvoke()))
-			}
-			w("| %s | %d | %s | %s | %s | %s | %s |\n", x.Name, len(x.Lat), fmtDur(pct(x.Lat, 0.5)), fmtDur(pct(x.Lat, 0.9)), fmtDur(pct(x.Lat, 0.99)), fmtDur(x.CPUPerInvoke()), rel)
-		}
+		r.warmSection(w)
 	}
 
 	w("\n## 5. Load run (memory store, runner in its own process)\n\n")
@@ -459,6 +450,17 @@ func (r *report) loginStartMiss() string {
 	} else {
 		w("\n- **Cold caches.** One request at a time, with the client running in between, the same work costs about twice its cost in a hot loop.\n")
 	}
+	wb := map[string]warmRun{}
+	for _, x := range r.Warm {
+		wb[x.Name] = x
+	}
+	if sh, ok := wb[warmShipped]; ok {
+		bd, okd := wb[warmBare]
+		b1, ok1 := wb[warmBareOneP]
+		if okd && ok1 && bd.Throughput() > 0 && b1.Throughput() > 0 {
+			w("\nIn the shape it is deployed (section 4b: through the Lambda runtime, one invocation at a time per sandbox), the login function as shipped served %.2f× the invokes per second of a bare Lambda handler with Go's defaults, and %.2f× one given the same single P. There the runtime's own loop, the same for both, is most of the cost, and the gap to the one-P bare handler is forgelink's work plus the API Gateway adapter.\n", sh.Throughput()/bd.Throughput(), sh.Throughput()/b1.Throughput())
+		}
+	}
 	w("\nWhat was tried, side by side:\n\n")
 	w("- GOGC=400 (`shared/runtimetune`) lowered the server CPU per request at concurrency 8 and 32 from 83–90 µs to 60–80 µs.\n")
 	w("- The log line off (`FORGELINK_LOG_LEVEL=warn`) gained about 5 %% at concurrency 1 (0.70× against 0.74×, 7 interleaved repetitions). The log line is the operations contract, so it stays.\n")
@@ -487,4 +489,34 @@ func (r *report) loginStartMiss() string {
 func mustRatio(a, b result) float64 {
 	v, _ := ratio(a, b, true, true)
 	return v
+}
+
+// warmSection is section 4b: login starts through the Lambda runtime, one invoke at a time.
+func (r *report) warmSection(w func(string, ...any)) {
+	w("\n### 4b. Login start through the Lambda runtime, one invoke at a time\n\n")
+	w("What a sandbox does in production: the emulator hands the bootstrap one invocation at a time, as Lambda does. The login function's bootstrap above runs on moto as template.yaml configures it, once as shipped (`shared/runtimetune` sets one P, because the runtime serves one invocation at a time) and once with `GOMAXPROCS` at Go's default here (the operator's `GOMAXPROCS` wins over runtimetune). The bare Lambda handler (`bench/barelambda`, built the same way) answers forgelink's captured 302 and does nothing else, once with Go's defaults and once with one P. Each gets %d login starts (POST /orgs/{org}/login/{id}) per repetition, %d interleaved repetitions, after 20 warm-up invokes. Latency is the emulator's whole invoke, its own work included; invokes per second is their count over their summed latency, a sandbox's capacity; CPU is the bootstrap process's only.\n\n", warmN, warmReps)
+	w("| bootstrap | invokes | invokes/s | p50 | p99 | bootstrap CPU per invoke | ÷ bare handler, Go's default | ÷ bare handler, one P |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	byName := map[string]warmRun{}
+	for _, x := range r.Warm {
+		byName[x.Name] = x
+	}
+	rel := func(x warmRun, base string) string {
+		b, ok := byName[base]
+		if !ok || b.Throughput() == 0 || strings.HasPrefix(x.Name, "bare") {
+			return "—"
+		}
+		return fmt.Sprintf("%.2f×", x.Throughput()/b.Throughput())
+	}
+	for _, x := range r.Warm {
+		w("| %s | %d | %.0f | %s | %s | %s | %s | %s |\n", x.Name, len(x.Lat), x.Throughput(), fmtDur(pct(x.Lat, 0.5)), fmtDur(pct(x.Lat, 0.99)), fmtDur(x.CPUPerInvoke()), rel(x, warmBare), rel(x, warmBareOneP))
+	}
+	if s, ok := byName[warmShipped]; ok {
+		if d, ok := byName[fmt.Sprintf(warmDefaultPs, runtime.NumCPU())]; ok && s.CPUPerInvoke() > 0 {
+			w("\nWith Go's default Ps the login function used %.2f× the CPU per invoke it uses as shipped.", float64(d.CPUPerInvoke())/float64(s.CPUPerInvoke()))
+		}
+		if b, ok := byName[warmBareOneP]; ok {
+			w(" Against the bare handler with the same one P, forgelink's login start (the API Gateway adapter, the work of section 1 and the log line to stdout) costs %s of CPU per invoke.", fmtDur(s.CPUPerInvoke()-b.CPUPerInvoke()))
+		}
+		w("\n")
+	}
 }

@@ -2,10 +2,13 @@ package bench
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +27,7 @@ const (
 	warmReps = 5   // interleaved repetitions
 )
 
-// warmRun is one configuration's warm invokes of the login function under the emulator.
+// warmRun is one bootstrap's warm invokes under the emulator.
 type warmRun struct {
 	Name string
 	Lat  []time.Duration // one per invoke, sorted
@@ -39,10 +42,34 @@ func (w warmRun) CPUPerInvoke() time.Duration {
 	return w.CPU / time.Duration(len(w.Lat))
 }
 
-// measureWarmInvokes runs the login function's bootstrap (from boots) under two emulators
-// on moto, as template.yaml configures it, and sends each warmN login starts per
-// repetition, interleaved: once as shipped (runtimetune gives it one P, as it serves one
-// invocation at a time) and once with GOMAXPROCS set to Go's default here (one P per CPU).
+// Throughput is invokes per second, one after the other: a sandbox's whole capacity, since
+// Lambda hands it one invocation at a time.
+func (w warmRun) Throughput() float64 {
+	var sum time.Duration
+	for _, d := range w.Lat {
+		sum += d
+	}
+	if sum <= 0 {
+		return 0
+	}
+	return float64(len(w.Lat)) / sum.Seconds()
+}
+
+// Names of the warm runs, which the report compares.
+const (
+	warmShipped     = "login function, as shipped (one P)"
+	warmDefaultPs   = "login function, GOMAXPROCS=%d (Go's default here)"
+	warmBare        = "bare Lambda handler (Go's default)"
+	warmBareOneP    = "bare Lambda handler, GOMAXPROCS=1"
+	bareResponseEnv = "FORGELINK_BENCH_BARE_RESPONSE"
+)
+
+// measureWarmInvokes runs login starts through the Lambda runtime, one invoke at a time as
+// Lambda hands them to a sandbox: the login function's bootstrap (from boots) under the
+// emulator on moto, as template.yaml configures it, once as shipped (runtimetune gives it
+// one P) and once with GOMAXPROCS at Go's default here; and bench/barelambda, which
+// answers forgelink's captured 302 and does nothing else, with Go's default and with one P.
+// Each gets warmN login starts per repetition, warmReps repetitions, interleaved.
 func measureWarmInvokes(tb testing.TB, boots []bootstrap) []warmRun {
 	tb.Helper()
 	sam.RIEBinary(tb)
@@ -52,10 +79,16 @@ func measureWarmInvokes(tb testing.TB, boots []bootstrap) []warmRun {
 			login = b.Path
 		}
 	}
+	bareDir := tb.TempDir()
+	if err := buildLambdas(moduleRoot(tb), runtime.GOARCH, bareDir, []string{"./bench/barelambda"}); err != nil {
+		tb.Fatal(err)
+	}
+	bare := filepath.Join(bareDir, "barelambda")
+
 	env := apptest.Start(tb, apptest.Options{AWS: true, GitLab: fakegitlab.Options{AutoApprove: "alice"}})
 	in, _ := env.ActiveIntegration(tb)
 	ev := loginStartEvent(env.Org, in.ID)
-	base := []string{
+	fnEnv := []string{
 		"FORGELINK_STORE=aws",
 		"FORGELINK_TABLE=" + env.Table,
 		"FORGELINK_SECRET_PREFIX=" + env.Prefix,
@@ -67,26 +100,25 @@ func measureWarmInvokes(tb testing.TB, boots []bootstrap) []warmRun {
 		"AWS_SECRET_ACCESS_KEY=testing",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", // template.yaml's LoginFunction
 	}
-	configs := []struct{ name, extra string }{
-		{"as shipped (one P)", ""},
-		{"GOMAXPROCS=" + strconv.Itoa(runtime.NumCPU()) + " (Go's default here)", "GOMAXPROCS=" + strconv.Itoa(runtime.NumCPU())},
+	procs := "GOMAXPROCS=" + strconv.Itoa(runtime.NumCPU())
+	shipped := sam.StartRIE(tb, login, fnEnv)
+	captured := invokeLoginStart(tb, shipped, ev) // the cold start, and the integration into the cache
+	bareEnv := []string{bareResponseEnv + "=" + string(captured)}
+	ries := []*sam.RIE{
+		shipped,
+		sam.StartRIE(tb, login, append(slices.Clone(fnEnv), procs)),
+		sam.StartRIE(tb, bare, bareEnv),
+		sam.StartRIE(tb, bare, append(slices.Clone(bareEnv), "GOMAXPROCS=1")),
 	}
-	ries := make([]*sam.RIE, len(configs))
-	pids := make([]int, len(configs))
-	out := make([]warmRun, len(configs))
-	for i, c := range configs {
-		e := slices.Clone(base)
-		if c.extra != "" {
-			e = append(e, c.extra)
-		}
-		ries[i] = sam.StartRIE(tb, login, e)
-		invokeLoginStart(tb, ries[i], ev) // the cold start, and the integration into the cache
-		pids[i] = ries[i].BootstrapPID()
-		out[i].Name = c.name
+	out := []warmRun{{Name: warmShipped}, {Name: fmt.Sprintf(warmDefaultPs, runtime.NumCPU())}, {Name: warmBare}, {Name: warmBareOneP}}
+	pids := make([]int, len(ries))
+	for i, r := range ries {
+		invokeLoginStart(tb, r, ev)
+		pids[i] = r.BootstrapPID()
 	}
 	for rep := range warmReps {
-		for k := range configs {
-			i := (k + rep) % len(configs) // rotate the order: drift hits both alike
+		for k := range ries {
+			i := (k + rep) % len(ries) // rotate the order: drift hits all alike
 			for range 20 {
 				invokeLoginStart(tb, ries[i], ev)
 			}
@@ -107,13 +139,19 @@ func measureWarmInvokes(tb testing.TB, boots []bootstrap) []warmRun {
 	return out
 }
 
-// invokeLoginStart sends ev and fails unless the function answered the 302 to GitLab.
-func invokeLoginStart(tb testing.TB, r *sam.RIE, ev []byte) {
+// invokeLoginStart sends ev and fails unless the function answered the 302 to GitLab; it
+// returns the response as the function sent it (payload 2.0 JSON).
+func invokeLoginStart(tb testing.TB, r *sam.RIE, ev []byte) []byte {
 	tb.Helper()
-	resp, err := r.InvokeHTTP(ev)
-	if err != nil || resp.StatusCode != 302 {
-		tb.Fatalf("login start under the emulator: %v, status %d: %s\n%s", err, resp.StatusCode, resp.Body, tail(r.Logs(), 2000))
+	raw, err := r.Invoke(ev)
+	var resp events.APIGatewayV2HTTPResponse
+	if err == nil {
+		err = json.Unmarshal(raw, &resp)
 	}
+	if err != nil || resp.StatusCode != 302 || !strings.Contains(resp.Headers["Location"], "/oauth/authorize?") {
+		tb.Fatalf("login start under the emulator: %v, status %d: %s\n%s", err, resp.StatusCode, raw, tail(r.Logs(), 2000))
+	}
+	return raw
 }
 
 // loginStartEvent is API Gateway's payload 2.0 event for the sign-in page's button: POST
@@ -142,6 +180,6 @@ func TestWarmInvokes(t *testing.T) {
 		t.Skip("set FORGELINK_BENCH=1 to build and run the bootstraps")
 	}
 	for _, w := range measureWarmInvokes(t, buildBootstraps(t)) {
-		t.Logf("%-36s p50 %s p99 %s, bootstrap CPU per invoke %s", w.Name, fmtDur(pct(w.Lat, 0.5)), fmtDur(pct(w.Lat, 0.99)), fmtDur(w.CPUPerInvoke()))
+		t.Logf("%-48s %5.0f/s p50 %s p99 %s, bootstrap CPU per invoke %s", w.Name, w.Throughput(), fmtDur(pct(w.Lat, 0.5)), fmtDur(pct(w.Lat, 0.99)), fmtDur(w.CPUPerInvoke()))
 	}
 }

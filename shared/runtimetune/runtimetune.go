@@ -12,7 +12,7 @@
 // but the runtime hands the process one invocation at a time. The second P then only adds
 // hand-offs between CPUs: goroutines of the Runtime API client, the SDK and net/http wake
 // the idle P's thread and move work to it. Under the Runtime Interface Emulator one P cut
-// the CPU per warm login start by about a third (BENCHMARKS.md, section 4b), and on a
+// the CPU per warm login start by about 30 % (BENCHMARKS.md, section 4b), and on a
 // fractional vCPU (256 MB is about a seventh of one) CPU time is wall time.
 package runtimetune
 
