@@ -299,7 +299,7 @@ func (r *report) markdown(t testing.TB) string {
 	w("- **AWS calls** are counted at the HTTP layer, so they are exactly what AWS would bill and throttle. Writes are DynamoDB PutItem/UpdateItem/DeleteItem/BatchWrite/TransactWrite and any Secrets Manager mutation.\n")
 	w("- **Cold start** under the emulator is the process's own init; real Lambda adds sandbox and code download time that does not depend on us, and (for forgelink) one Secrets Manager read of the cookie key. The *package init* column is `GODEBUG=inittrace=1`: the sum of package `init` work, by owner, median of 5 runs.\n")
 	w("- **p50/p99** are nearest-rank percentiles of per-operation latency including client work; a sign-in is 4 browser round trips for both (start, authorize, callback, final page) plus the server-to-GitLab calls (token, user; oauth2-proxy also userinfo).\n")
-	w("- Re-run a single section: `go test ./bench -run 'TestAWSCalls|TestColdStart' -v`; Go benchmarks with profiles: `go test ./bench -run '^$' -bench 'LoginStart/forgelink|SignIn/forgelink' -benchtime 5s -cpuprofile cpu.pprof && go tool pprof -top bench.test cpu.pprof`.\n")
+	w("- Re-run a single section: `FORGELINK_BENCH=1 go test ./bench -run 'TestAWSCalls|TestColdStart|TestWarmInvokes' -v` (sections 3, 4 and 4b); Go benchmarks with profiles: `go test ./bench -run '^$' -bench 'LoginStart/forgelink|SignIn/forgelink' -benchtime 5s -cpuprofile cpu.pprof && go tool pprof -top bench.test cpu.pprof`.\n")
 	return b.String()
 }
 
