@@ -28,7 +28,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	runtimetune.Apply(os.Getenv, false) // the functions' collector; it serves requests concurrently
+	runtimetune.Apply(os.Getenv, false) // the functions' GOGC, not their one P: this server takes requests concurrently
 	if err := run(ctx, os.LookupEnv, os.Stdout, os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "forgelink:", err)
 		os.Exit(1)
