@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/forgelink/forgelink/infra/testkit/sam"
 )
@@ -120,18 +117,18 @@ func median(ds []time.Duration) time.Duration {
 	return ds[len(ds)/2]
 }
 
-// healthEvent is an API Gateway HTTP API (payload 2.0) event for GET /healthz.
-func healthEvent() []byte {
-	ev := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: "GET /healthz", RawPath: "/healthz",
-		Headers: map[string]string{"host": "abc123.execute-api.us-east-1.amazonaws.com"},
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			DomainName: "abc123.execute-api.us-east-1.amazonaws.com", Stage: "$default",
-			RequestID: "bench-cold-start-0001", APIID: "abc123",
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/healthz", Protocol: "HTTP/1.1", SourceIP: "127.0.0.1"},
-		},
+// eventFile is events/<name>, the checked-in API Gateway event that TestRIE and
+// TestEventsThroughLambdaHandlers invoke too.
+func eventFile(tb testing.TB, name string) []byte {
+	tb.Helper()
+	dir, err := sam.EventsDir()
+	if err != nil {
+		tb.Fatal(err)
 	}
-	b, _ := json.Marshal(ev)
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return b
 }
 
@@ -145,7 +142,7 @@ func healthEvent() []byte {
 func measureColdStarts(tb testing.TB, boots []bootstrap, rounds int) []coldStart {
 	tb.Helper()
 	sam.RIEBinary(tb)
-	ev := healthEvent()
+	ev := eventFile(tb, "healthz.json")
 	env := []string{
 		"FORGELINK_STORE=aws",
 		"AWS_REGION=us-east-1",

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/forgelink/forgelink/infra/fakegitlab"
 	"github.com/forgelink/forgelink/infra/testkit/sam"
 	"github.com/forgelink/forgelink/infra/testkit/tier"
 	"github.com/forgelink/forgelink/shared/apptest"
@@ -69,7 +69,8 @@ const (
 // emulator on moto, as template.yaml configures it, once as shipped (runtimetune gives it
 // one P) and once with GOMAXPROCS at Go's default here; and bench/barelambda, which
 // answers forgelink's captured 302 and does nothing else, with Go's default and with one P.
-// Each gets warmN login starts per repetition, warmReps repetitions, interleaved.
+// Each gets warmN login starts (events/login-start.json) per repetition, warmReps
+// repetitions, interleaved.
 func measureWarmInvokes(tb testing.TB, boots []bootstrap) []warmRun {
 	tb.Helper()
 	sam.RIEBinary(tb)
@@ -85,14 +86,17 @@ func measureWarmInvokes(tb testing.TB, boots []bootstrap) []warmRun {
 	}
 	bare := filepath.Join(bareDir, "barelambda")
 
-	env := apptest.Start(tb, apptest.Options{AWS: true, GitLab: fakegitlab.Options{AutoApprove: "alice"}})
-	in, _ := env.ActiveIntegration(tb)
-	ev := loginStartEvent(env.Org, in.ID)
+	// The store events/login-start.json refers to, on moto.
+	env := apptest.Start(tb, apptest.Options{AWS: true})
+	if err := sam.SeedEvents(context.Background(), env.App); err != nil {
+		tb.Fatal(err)
+	}
+	ev := eventFile(tb, "login-start.json")
 	fnEnv := []string{
 		"FORGELINK_STORE=aws",
 		"FORGELINK_TABLE=" + env.Table,
 		"FORGELINK_SECRET_PREFIX=" + env.Prefix,
-		"FORGELINK_COOKIE_KEY=" + env.App.Config.CookieKey,
+		"FORGELINK_COOKIE_KEY=" + sam.EventCookieKey,
 		"FORGELINK_LOG_LEVEL=info",
 		"AWS_ENDPOINT_URL=" + env.Moto.URL,
 		"AWS_REGION=" + mototest.Region,
@@ -152,24 +156,6 @@ func invokeLoginStart(tb testing.TB, r *sam.RIE, ev []byte) []byte {
 		tb.Fatalf("login start under the emulator: %v, status %d: %s\n%s", err, resp.StatusCode, raw, tail(r.Logs(), 2000))
 	}
 	return raw
-}
-
-// loginStartEvent is API Gateway's payload 2.0 event for the sign-in page's button: POST
-// /orgs/{org}/login/{id} without a body, as the load runs send it.
-func loginStartEvent(org, id string) []byte {
-	path := "/orgs/" + org + "/login/" + id
-	ev := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: "POST /orgs/{org}/login/{id}", RawPath: path,
-		Headers:        map[string]string{"host": "abc123.execute-api.us-east-1.amazonaws.com", "content-length": "0"},
-		PathParameters: map[string]string{"org": org, "id": id},
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			DomainName: "abc123.execute-api.us-east-1.amazonaws.com", Stage: "$default",
-			RequestID: "bench-warm-0001", APIID: "abc123",
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1"},
-		},
-	}
-	b, _ := json.Marshal(ev)
-	return b
 }
 
 // TestWarmInvokes is the warm-invoke comparison on its own (builds the bootstraps, starts
