@@ -213,20 +213,14 @@ func (r *report) markdown(t testing.TB) string {
 		w("\n### 1b. Login start at concurrency 1, with one P\n\n")
 		w("The same login starts at concurrency 1, %d interleaved repetitions (median shown), against the runner and the bare handler as above and against a second runner and a second bare handler started with `GOMAXPROCS=1` (one P: the Go scheduler has no second CPU to hand goroutines to). Each forgelink row is compared with the bare handler of the same setting, and with the default bare handler.\n\n", onePReps)
 		w("| target | req/s | p50 | p99 | server CPU per request | server context switches per request | ÷ bare handler, same GOMAXPROCS | ÷ bare handler, default |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
-		byName := map[string]result{}
-		for _, res := range r.OneP {
-			byName[res.Target] = res
-		}
 		for _, res := range r.OneP {
 			same, def := "—", "—"
 			if strings.HasPrefix(res.Target, "forgelink") {
 				base := strings.Replace(res.Target, "forgelink", "bare handler", 1)
-				if b, ok := byName[base]; ok {
-					same = fmtRatio(ratio(res, b, true, true))
-				}
-				if b, ok := byName["bare handler"]; ok {
-					def = fmtRatio(ratio(res, b, true, true))
-				}
+				b, ok := find(r.OneP, base, 1)
+				same = fmtRatio(ratio(res, b, true, ok))
+				b, ok = find(r.OneP, "bare handler", 1)
+				def = fmtRatio(ratio(res, b, true, ok))
 			}
 			w("| %s | %.0f | %s | %s | %s | %s | %s | %s |\n", res.Target, res.Throughput(), fmtDur(res.Pct(0.5)), fmtDur(res.Pct(0.99)), cpuCell(res), switchCell(res), same, def)
 		}
@@ -433,14 +427,10 @@ func (r *report) loginStartMiss() string {
 		w(" Under load (concurrency %d) it costs %s of server CPU per request over the bare handler; at concurrency 1 it costs %s.", flHi.Conc, fmtDur(flHi.CPUPerOp()-bareHi.CPUPerOp()), fmtDur(fl1.CPUPerOp()-bare1.CPUPerOp()))
 	}
 	w(" Section 1b separates the two reasons for that difference:\n\n")
-	byName := map[string]result{}
-	for _, res := range r.OneP {
-		byName[res.Target] = res
-	}
-	fd, okfd := byName["forgelink"]
-	bd, okbd := byName["bare handler"]
-	f1, okf1 := byName["forgelink, GOMAXPROCS=1"]
-	b1, okbb1 := byName["bare handler, GOMAXPROCS=1"]
+	fd, okfd := find(r.OneP, "forgelink", 1)
+	bd, okbd := find(r.OneP, "bare handler", 1)
+	f1, okf1 := find(r.OneP, onePForgelink, 1)
+	b1, okbb1 := find(r.OneP, onePBare, 1)
 	w("- **The Go scheduler hands the request between the two vCPUs.** For every request net/http starts a goroutine (its background read) and wakes the idle P's thread. A handler that outlasts that wake-up, as forgelink's does and the bare handler's does not, has the goroutine stolen to the other vCPU, and finishing the response then waits on wake-ups across CPUs.")
 	if okfd && okbd && okf1 && okbb1 {
 		v, _ := ratio(f1, bd, true, true)
@@ -450,13 +440,9 @@ func (r *report) loginStartMiss() string {
 	} else {
 		w("\n- **Cold caches.** One request at a time, with the client running in between, the same work costs about twice its cost in a hot loop.\n")
 	}
-	wb := map[string]warmRun{}
-	for _, x := range r.Warm {
-		wb[x.Name] = x
-	}
-	if sh, ok := wb[warmShipped]; ok {
-		bd, okd := wb[warmBare]
-		b1, ok1 := wb[warmBareOneP]
+	if sh, ok := r.warm(warmShipped); ok {
+		bd, okd := r.warm(warmBare)
+		b1, ok1 := r.warm(warmBareOneP)
 		if okd && ok1 && bd.Throughput() > 0 && b1.Throughput() > 0 {
 			w("\nIn the shape it is deployed (section 4b: through the Lambda runtime, one invocation at a time per sandbox), the login function as shipped served %.2f× the invokes per second of a bare Lambda handler with Go's defaults, and %.2f× one given the same single P. There the runtime's own loop, the same for both, is most of the cost, and the gap to the one-P bare handler is forgelink's work plus the API Gateway adapter.\n", sh.Throughput()/bd.Throughput(), sh.Throughput()/b1.Throughput())
 		}
@@ -491,17 +477,21 @@ func mustRatio(a, b result) float64 {
 	return v
 }
 
+// warm is the warm run named name.
+func (r *report) warm(name string) (warmRun, bool) {
+	if i := slices.IndexFunc(r.Warm, func(w warmRun) bool { return w.Name == name }); i >= 0 {
+		return r.Warm[i], true
+	}
+	return warmRun{}, false
+}
+
 // warmSection is section 4b: login starts through the Lambda runtime, one invoke at a time.
 func (r *report) warmSection(w func(string, ...any)) {
 	w("\n### 4b. Login start through the Lambda runtime, one invoke at a time\n\n")
 	w("What a sandbox does in production: the emulator hands the bootstrap one invocation at a time, as Lambda does. The login function's bootstrap above runs on moto as template.yaml configures it, once as shipped (`shared/runtimetune` sets one P, because the runtime serves one invocation at a time) and once with `GOMAXPROCS` at Go's default here (the operator's `GOMAXPROCS` wins over runtimetune). The bare Lambda handler (`bench/barelambda`, built the same way) answers forgelink's captured 302 and does nothing else, once with Go's defaults and once with one P. Each gets %d login starts (`events/login-start.json`: the sign-in page's button as a browser posts it, on the store that event refers to) per repetition, %d interleaved repetitions, after 20 warm-up invokes. Latency is the emulator's whole invoke, its own work included; invokes per second is their count over their summed latency, a sandbox's capacity; CPU is the bootstrap process's only.\n\n", warmN, warmReps)
 	w("| bootstrap | invokes | invokes/s | p50 | p99 | bootstrap CPU per invoke | ÷ bare handler, Go's default | ÷ bare handler, one P |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
-	byName := map[string]warmRun{}
-	for _, x := range r.Warm {
-		byName[x.Name] = x
-	}
 	rel := func(x warmRun, base string) string {
-		b, ok := byName[base]
+		b, ok := r.warm(base)
 		if !ok || b.Throughput() == 0 || strings.HasPrefix(x.Name, "bare") {
 			return "—"
 		}
@@ -510,11 +500,11 @@ func (r *report) warmSection(w func(string, ...any)) {
 	for _, x := range r.Warm {
 		w("| %s | %d | %.0f | %s | %s | %s | %s | %s |\n", x.Name, len(x.Lat), x.Throughput(), fmtDur(pct(x.Lat, 0.5)), fmtDur(pct(x.Lat, 0.99)), fmtDur(x.CPUPerInvoke()), rel(x, warmBare), rel(x, warmBareOneP))
 	}
-	if s, ok := byName[warmShipped]; ok {
-		if d, ok := byName[fmt.Sprintf(warmDefaultPs, runtime.NumCPU())]; ok && s.CPUPerInvoke() > 0 {
+	if s, ok := r.warm(warmShipped); ok {
+		if d, ok := r.warm(warmDefaultPsName()); ok && s.CPUPerInvoke() > 0 {
 			w("\nWith Go's default Ps the login function used %.2f× the CPU per invoke it uses as shipped.", float64(d.CPUPerInvoke())/float64(s.CPUPerInvoke()))
 		}
-		if b, ok := byName[warmBareOneP]; ok {
+		if b, ok := r.warm(warmBareOneP); ok {
 			w(" Against the bare handler with the same one P, forgelink's login start (the API Gateway adapter, the work of section 1 and the log line to stdout) costs %s of CPU per invoke.", fmtDur(s.CPUPerInvoke()-b.CPUPerInvoke()))
 		}
 		w("\n")

@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +42,7 @@ func TestReportRendersMeasurements(t *testing.T) {
 	}
 	r.Warm = []warmRun{
 		warm(warmShipped, 2*time.Millisecond, 500*time.Microsecond),
-		warm(fmt.Sprintf(warmDefaultPs, runtime.NumCPU()), 2500*time.Microsecond, 700*time.Microsecond),
+		warm(warmDefaultPsName(), 2500*time.Microsecond, 700*time.Microsecond),
 		warm(warmBare, 2*time.Millisecond, 450*time.Microsecond),
 		warm(warmBareOneP, 1600*time.Microsecond, 300*time.Microsecond),
 	}

@@ -31,6 +31,12 @@ const (
 	coldRounds     = 5
 )
 
+// The targets of the one-P comparison (section 1b), beside "forgelink" and "bare handler".
+const (
+	onePForgelink = "forgelink, GOMAXPROCS=1"
+	onePBare      = "bare handler, GOMAXPROCS=1"
+)
+
 var signInLevels = []struct{ Conc, N int }{{1, 150}, {8, 400}}
 
 // TestBenchReport runs every measurement, prints the tables and writes BENCHMARKS.md at
@@ -83,8 +89,8 @@ func TestBenchReport(t *testing.T) {
 	bare1, bare1PID := startBareP(t, captureLoginStart(t, fl1.LoginURL), "GOMAXPROCS=1")
 	oneP := []loginTarget{
 		starts[0], starts[1],
-		{"forgelink, GOMAXPROCS=1", fl1.LoginURL, fl1.PID},
-		{"bare handler, GOMAXPROCS=1", bare1 + pathOf(fl1.LoginURL), bare1PID},
+		{onePForgelink, fl1.LoginURL, fl1.PID},
+		{onePBare, bare1 + pathOf(fl1.LoginURL), bare1PID},
 	}
 	for _, r := range measureLoginStarts(oneP, authorize, 1, onePReps) {
 		t.Log("login start, one P:", r)

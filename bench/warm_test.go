@@ -58,11 +58,15 @@ func (w warmRun) Throughput() float64 {
 // Names of the warm runs, which the report compares.
 const (
 	warmShipped     = "login function, as shipped (one P)"
-	warmDefaultPs   = "login function, GOMAXPROCS=%d (Go's default here)"
 	warmBare        = "bare Lambda handler (Go's default)"
 	warmBareOneP    = "bare Lambda handler, GOMAXPROCS=1"
 	bareResponseEnv = "FORGELINK_BENCH_BARE_RESPONSE"
 )
+
+// warmDefaultPsName names the login function's run with Go's default Ps on this machine.
+func warmDefaultPsName() string {
+	return fmt.Sprintf("login function, GOMAXPROCS=%d (Go's default here)", runtime.NumCPU())
+}
 
 // measureWarmInvokes runs login starts through the Lambda runtime, one invoke at a time as
 // Lambda hands them to a sandbox: the login function's bootstrap (from boots) under the
@@ -114,7 +118,7 @@ func measureWarmInvokes(tb testing.TB, boots []bootstrap) []warmRun {
 		sam.StartRIE(tb, bare, bareEnv),
 		sam.StartRIE(tb, bare, append(slices.Clone(bareEnv), "GOMAXPROCS=1")),
 	}
-	out := []warmRun{{Name: warmShipped}, {Name: fmt.Sprintf(warmDefaultPs, runtime.NumCPU())}, {Name: warmBare}, {Name: warmBareOneP}}
+	out := []warmRun{{Name: warmShipped}, {Name: warmDefaultPsName()}, {Name: warmBare}, {Name: warmBareOneP}}
 	pids := make([]int, len(ries))
 	for i, r := range ries {
 		invokeLoginStart(tb, r, ev)
