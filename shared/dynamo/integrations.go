@@ -156,7 +156,7 @@ func (st *Store) UpdateIntegration(ctx context.Context, in forgelink.Integration
 	up.ReturnValues = types.ReturnValueAllNew
 	res, err := st.db.UpdateItem(ctx, up)
 	if isConditionFailed(err) {
-		return forgelink.Integration{}, st.whyRefused(ctx, in, err)
+		return forgelink.Integration{}, st.whyRefused(ctx, in, err, keepsURL(in))
 	} else if err != nil {
 		return forgelink.Integration{}, fail(err, "update integration")
 	}
@@ -168,19 +168,41 @@ func (st *Store) UpdateIntegration(ctx context.Context, in forgelink.Integration
 }
 
 // whyRefused reads the item after a failed condition to give the caller the right error:
-// gone (ENOTFOUND), URL change (EINVALID) or someone else's write (ECONFLICT). The read is
-// not atomic with the write, but it only picks the message; nothing was written.
-func (st *Store) whyRefused(ctx context.Context, in forgelink.Integration, cause error) error {
+// gone (ENOTFOUND), the write's own rule broken (rule's error, when rule is not nil), or
+// someone else's write (ECONFLICT). The read is not atomic with the write, but it only
+// picks the message; nothing was written.
+func (st *Store) whyRefused(ctx context.Context, in forgelink.Integration, cause error, rule func(cur forgelink.Integration) error) error {
 	cur, err := st.GetIntegration(ctx, in.Org, in.ID)
 	switch {
 	case forgelink.ErrorCode(err) == forgelink.ENOTFOUND:
 		return errIntegrationNotFound
 	case err != nil:
 		return err
-	case in.URL != "" && in.URL != cur.URL:
-		return errURLImmutable
+	}
+	if rule != nil {
+		if err := rule(cur); err != nil {
+			return err
+		}
 	}
 	return forgelink.Wrap(forgelink.ECONFLICT, cause, "%s", errStale.Message)
+}
+
+// keepsURL is UpdateIntegration's rule: the URL, when the update names one, is the stored one.
+func keepsURL(in forgelink.Integration) func(cur forgelink.Integration) error {
+	return func(cur forgelink.Integration) error {
+		if in.URL != "" && in.URL != cur.URL {
+			return errURLImmutable
+		}
+		return nil
+	}
+}
+
+// stillPending is MoveIntegration's rule: only a pending integration moves.
+func stillPending(cur forgelink.Integration) error {
+	if cur.Status != forgelink.StatusPending {
+		return errNotPending
+	}
+	return nil
 }
 
 // duplicateURL is the ECONFLICT of a URL claimed by another integration of the org; its
@@ -244,7 +266,7 @@ func (st *Store) whyMoveRefused(ctx context.Context, in forgelink.Integration, f
 	case reasons == nil || unavailable(err):
 		return fail(err, "move integration")
 	case reasons[0] == "ConditionalCheckFailed":
-		return st.whyItemRefused(ctx, in, err)
+		return st.whyRefused(ctx, in, err, stillPending)
 	case len(reasons) == 3 && reasons[1] == "ConditionalCheckFailed":
 		return duplicateURL(err)
 	case transactionConflict(reasons):
@@ -255,21 +277,6 @@ func (st *Store) whyMoveRefused(ctx context.Context, in forgelink.Integration, f
 		return forgelink.Wrap(forgelink.EINTERNAL, err, "Something went wrong on our side. Please try again.")
 	}
 	return fail(err, "move integration")
-}
-
-// whyItemRefused reads the item after its move condition failed: gone, no longer
-// pending, or changed by someone else. Like whyRefused, the read only picks the error.
-func (st *Store) whyItemRefused(ctx context.Context, in forgelink.Integration, cause error) error {
-	cur, err := st.GetIntegration(ctx, in.Org, in.ID)
-	switch {
-	case forgelink.ErrorCode(err) == forgelink.ENOTFOUND:
-		return errIntegrationNotFound
-	case err != nil:
-		return err
-	case cur.Status != forgelink.StatusPending:
-		return errNotPending
-	}
-	return forgelink.Wrap(forgelink.ECONFLICT, cause, "%s", errStale.Message)
 }
 
 // DeleteIntegration removes the item and its URL claim together, so the URL is free again
@@ -298,7 +305,7 @@ func (st *Store) DeleteIntegration(ctx context.Context, org, id string, version 
 		}},
 	}})
 	if cancelReasons(err) != nil && !unavailable(err) {
-		return st.whyRefused(ctx, forgelink.Integration{Org: org, ID: id}, err)
+		return st.whyRefused(ctx, forgelink.Integration{Org: org, ID: id}, err, nil)
 	} else if err != nil {
 		return fail(err, "delete integration")
 	}
